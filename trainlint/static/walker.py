@@ -1,0 +1,681 @@
+"""One walk over a module's ast that fills FileFacts: objects, events in execution order, loops.
+
+The walk is a small abstract interpreter: it keeps an environment from names to followed
+objects, evaluates expressions to objects, records every call as an Event with the loops,
+``no_grad`` state and ``if`` guards around it, and inlines calls to functions, classes and
+methods defined in the same file (binding parameters to the caller's objects) so that a batch
+loop inside ``train()`` is seen inside the epoch loop that calls it. Branches are all walked
+(flow-insensitive); when in doubt the walk forgets rather than guesses.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from dataclasses import dataclass, field
+from typing import Any
+
+from trainlint.static import kinds
+from trainlint.static.facts import ClassInfo, Event, FileFacts, LoopCtx, Obj
+
+MAX_INLINE_DEPTH = 8
+MAX_EVENTS = 50_000
+# Parameters never bound by a call site get an object guessed from their name, so a method
+# of an uninstantiated Trainer class still links ``self.optimizer.step()`` to an optimizer.
+PARAM_NAME_KINDS = {
+    "optimizer": "optimizer", "opt": "optimizer", "optim": "optimizer",
+    "scheduler": "scheduler", "lr_scheduler": "scheduler", "sched": "scheduler",
+    "model": "model", "net": "model", "network": "model",
+    "criterion": "loss", "loss_fn": "loss", "loss_func": "loss", "loss_function": "loss",
+}
+NO_GRAD_CONTEXTS = ("torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
+                    "torch.autograd.grad_mode.no_grad")
+BATCH_WRAPPERS = {"enumerate", "tqdm", "tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm",
+                  "zip", "iter", "itertools.islice", "islice"}
+_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Pow: operator.pow,
+           ast.Mod: operator.mod}
+
+
+def param_kind(name: str) -> str | None:
+    base = name.rsplit(".", 1)[-1].lower()
+    if base in PARAM_NAME_KINDS:
+        return PARAM_NAME_KINDS[base]
+    if base.endswith("_loader") or base in ("loader", "dataloader"):
+        return "loader"
+    if base.endswith("optimizer"):
+        return "optimizer"
+    if base.endswith("scheduler"):
+        return "scheduler"
+    return None
+
+
+@dataclass
+class Scope:
+    names: dict[str, Obj] = field(default_factory=dict)
+    consts: dict[str, Any] = field(default_factory=dict)
+    parent: Scope | None = None
+    self_obj: Obj | None = None
+
+    def lookup(self, name: str) -> Obj | None:
+        s: Scope | None = self
+        while s is not None:
+            if name in s.names:
+                return s.names[name]
+            s = s.parent
+        return None
+
+    def const(self, name: str) -> Any:
+        s: Scope | None = self
+        while s is not None:
+            if name in s.consts:
+                return s.consts[name]
+            if name in s.names:
+                return _NOT_CONST
+            s = s.parent
+        return _NOT_CONST
+
+
+_NOT_CONST: Any = object()
+
+
+class Walker:
+    def __init__(self, facts: FileFacts) -> None:
+        self.facts = facts
+        self.module_scope = Scope()
+        self.loops: list[LoopCtx] = []
+        self.no_grad = 0
+        self.functions_stack: list[str] = []
+        self.guards: list[ast.expr] = []
+        self.via: list[ast.Call] = []
+        self.walked_functions: set[int] = set()
+        self.return_values: list[list[Obj]] = []
+        # Functions visible by name: module-level and nested definitions, by name.
+        self.defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+
+    # -- entry --------------------------------------------------------------------------------
+
+    def run(self, tree: ast.Module) -> None:
+        self.collect_imports(tree)
+        self.collect_definitions(tree)
+        self.walk_body(tree.body, self.module_scope)
+        self.walk_uncalled()
+
+    def collect_imports(self, tree: ast.Module) -> None:
+        imports = self.facts.imports
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        imports[alias.asname] = alias.name
+                    else:
+                        top = alias.name.split(".")[0]
+                        imports.setdefault(top, top)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for alias in node.names:
+                    if alias.name != "*":
+                        imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+
+    def collect_definitions(self, tree: ast.Module) -> None:
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.defs.setdefault(node.name, node)
+                self.facts.functions.setdefault(node.name, node)
+            elif isinstance(node, ast.ClassDef):
+                methods = {n.name: n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+                bases = [self.facts.qualname(b) or "" for b in node.bases]
+                self.facts.classes.setdefault(node.name, ClassInfo(node.name, node, bases, methods))
+        # A class deriving from a same-file nn.Module subclass is a module too.
+        changed = True
+        while changed:
+            changed = False
+            for info in self.facts.classes.values():
+                if info.is_module:
+                    continue
+                for b in info.bases:
+                    parent = self.facts.classes.get(b.rsplit(".", 1)[-1])
+                    if parent is not None and parent is not info and parent.is_module:
+                        info.bases.append("torch.nn.Module")
+                        changed = True
+                        break
+
+    def walk_uncalled(self) -> None:
+        """Functions and classes no call site reached are walked once on their own."""
+        for info in list(self.facts.classes.values()):
+            if any(id(m) in self.walked_functions for m in info.methods.values()):
+                continue
+            instance = self.new_obj("model" if info.is_module else "instance", info.name, info.node)
+            instance.class_info = info
+            for name in ["__init__"] + [n for n in info.methods if n != "__init__"]:
+                method = info.methods.get(name)
+                if method is not None and id(method) not in self.walked_functions:
+                    self.inline(method, [], {}, None, self_obj=instance)
+        for func in list(self.defs.values()):
+            if id(func) not in self.walked_functions and not self.is_method(func):
+                self.inline(func, [], {}, None)
+
+    def is_method(self, func: ast.AST) -> bool:
+        return any(func in info.methods.values() for info in self.facts.classes.values())
+
+    # -- objects ------------------------------------------------------------------------------
+
+    def new_obj(self, kind: str, qualname: str | None, node: ast.AST | None, **kw: Any) -> Obj:
+        obj = Obj(kind=kind, qualname=qualname, node=node, **kw)
+        if kind not in ("value", "part", "dict"):
+            self.facts.objects.append(obj)
+        return obj
+
+    # -- statements ---------------------------------------------------------------------------
+
+    def walk_body(self, body: list[ast.stmt], scope: Scope) -> None:
+        for stmt in body:
+            if len(self.facts.events) > MAX_EVENTS:
+                return
+            self.walk_stmt(stmt, scope)
+
+    def walk_stmt(self, stmt: ast.stmt, scope: Scope) -> None:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.defs[stmt.name] = stmt
+            return
+        if isinstance(stmt, ast.Assign):
+            value = self.eval(stmt.value, scope, targets=stmt.targets)
+            for target in stmt.targets:
+                self.bind(target, value, stmt.value, scope)
+        elif isinstance(stmt, ast.AnnAssign):
+            if stmt.value is not None:
+                value = self.eval(stmt.value, scope, targets=[stmt.target])
+                self.bind(stmt.target, value, stmt.value, scope)
+        elif isinstance(stmt, ast.AugAssign):
+            value = self.eval(stmt.value, scope)
+            old = self.eval(stmt.target, scope)
+            if isinstance(stmt.target, ast.Name):
+                merged = Obj("value", None, stmt, inputs=[o for o in (old, value) if o is not None])
+                scope.names[stmt.target.id] = merged
+                scope.consts.pop(stmt.target.id, None)
+        elif isinstance(stmt, ast.Expr):
+            self.eval(stmt.value, scope)
+        elif isinstance(stmt, ast.Return):
+            if stmt.value is not None:
+                value = self.eval(stmt.value, scope)
+                if self.return_values and value is not None:
+                    self.return_values[-1].append(value)
+        elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+            self.walk_for(stmt, scope)
+        elif isinstance(stmt, ast.While):
+            self.walk_while(stmt, scope)
+        elif isinstance(stmt, ast.If):
+            self.eval(stmt.test, scope)
+            self.guards.append(stmt.test)
+            self.walk_body(stmt.body, scope)
+            self.guards.pop()
+            self.guards.append(ast.UnaryOp(op=ast.Not(), operand=stmt.test))
+            self.walk_body(stmt.orelse, scope)
+            self.guards.pop()
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            entered = 0
+            for item in stmt.items:
+                value = self.eval(item.context_expr, scope)
+                if self.is_no_grad_context(item.context_expr):
+                    entered += 1
+                if item.optional_vars is not None:
+                    self.bind(item.optional_vars, value, item.context_expr, scope)
+            self.no_grad += entered
+            self.walk_body(stmt.body, scope)
+            self.no_grad -= entered
+        elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+            self.walk_body(stmt.body, scope)
+            for handler in stmt.handlers:
+                self.walk_body(handler.body, scope)
+            self.walk_body(stmt.orelse, scope)
+            self.walk_body(stmt.finalbody, scope)
+        elif type(stmt).__name__ == "Match":
+            self.eval(stmt.subject, scope)
+            for case in stmt.cases:
+                self.walk_body(case.body, scope)
+        else:
+            for child in ast.iter_child_nodes(stmt):
+                if isinstance(child, ast.expr):
+                    self.eval(child, scope)
+
+    def walk_for(self, stmt: ast.For | ast.AsyncFor, scope: Scope) -> None:
+        iterated = self.eval(stmt.iter, scope)
+        loop = LoopCtx(node=stmt, function=self.current_function())
+        loop.iterates = self.loader_of(iterated)
+        if loop.iterates is not None:
+            loop.kind = "batch"
+        else:
+            loop.count = self.range_count(stmt.iter, scope)
+        self.enter_loop(loop)
+        if loop.kind == "batch":
+            batch = Obj("value", "batch", stmt.target, inputs=[loop.iterates])
+            self.bind(stmt.target, batch, stmt.iter, scope)
+        else:
+            self.bind(stmt.target, None, stmt.iter, scope)
+        self.walk_body(stmt.body, scope)
+        self.walk_body(stmt.orelse, scope)
+        self.leave_loop(loop)
+
+    def walk_while(self, stmt: ast.While, scope: Scope) -> None:
+        self.eval(stmt.test, scope)
+        loop = LoopCtx(node=stmt, function=self.current_function())
+        self.enter_loop(loop)
+        self.walk_body(stmt.body, scope)
+        self.walk_body(stmt.orelse, scope)
+        self.leave_loop(loop)
+
+    def enter_loop(self, loop: LoopCtx) -> None:
+        if self.loops:
+            self.loops[-1].inner.append(loop)
+        self.loops.append(loop)
+        self.facts.loops.append(loop)
+
+    def leave_loop(self, loop: LoopCtx) -> None:
+        self.loops.pop()
+        if loop.kind == "batch":
+            return
+        if any(inner.kind == "batch" for inner in self.all_inner(loop)):
+            loop.kind = "epoch"
+        elif loop.count is not None or isinstance(loop.node, ast.While):
+            # Full-batch training: the loop itself steps an optimizer.
+            if any(e.method == "step" and e.receiver is not None and e.receiver.kind == "optimizer"
+                   and loop in e.loops for e in self.facts.events[-2000:]):
+                loop.kind = "epoch"
+
+    def all_inner(self, loop: LoopCtx):
+        stack = list(loop.inner)
+        while stack:
+            inner = stack.pop()
+            yield inner
+            stack.extend(inner.inner)
+
+    def loader_of(self, iterated: Obj | None) -> Obj | None:
+        """The DataLoader a for loop iterates, through enumerate/tqdm/zip/iter wrappers."""
+        obj = iterated
+        for _ in range(4):
+            if obj is None:
+                return None
+            if obj.kind == "loader":
+                return obj
+            if obj.kind == "value" and obj.qualname in BATCH_WRAPPERS:
+                loaders = [i for i in obj.inputs if i.kind == "loader"]
+                if loaders:
+                    return loaders[0]
+                obj = obj.inputs[0] if obj.inputs else None
+                continue
+            return None
+        return None
+
+    def range_count(self, expr: ast.expr, scope: Scope) -> int | None:
+        if isinstance(expr, ast.Call) and self.facts.qualname(expr.func) in ("range", "trange", "tqdm.trange"):
+            values = [self.const(a, scope) for a in expr.args]
+            if any(v is _NOT_CONST or not isinstance(v, int) for v in values) or not values:
+                return None
+            r = range(*values)
+            return len(r)
+        if isinstance(expr, ast.Call) and self.facts.qualname(expr.func) in BATCH_WRAPPERS and expr.args:
+            return self.range_count(expr.args[0], scope)
+        return None
+
+    def is_no_grad_context(self, expr: ast.expr) -> bool:
+        if isinstance(expr, ast.Call):
+            q = self.facts.qualname(expr.func) or ""
+            if q in NO_GRAD_CONTEXTS:
+                return True
+            if q in ("torch.set_grad_enabled", "torch.autograd.set_grad_enabled") and expr.args:
+                return self.const(expr.args[0], self.module_scope) is False
+        return False
+
+    def current_function(self) -> str | None:
+        return self.functions_stack[-1] if self.functions_stack else None
+
+    # -- binding ------------------------------------------------------------------------------
+
+    def bind(self, target: ast.expr, value: Obj | None, value_node: ast.expr | None, scope: Scope) -> None:
+        if isinstance(target, ast.Name):
+            if value is not None:
+                scope.names[target.id] = value
+                if value.kind not in ("value", "part") and target.id not in value.names:
+                    value.names.append(target.id)
+            else:
+                scope.names.pop(target.id, None)
+            c = self.const(value_node, scope) if value_node is not None else _NOT_CONST
+            if c is not _NOT_CONST:
+                scope.consts[target.id] = c
+            else:
+                scope.consts.pop(target.id, None)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            elts = target.elts
+            src_elts = value_node.elts if isinstance(value_node, (ast.Tuple, ast.List)) and len(value_node.elts) == len(elts) else None
+            for i, elt in enumerate(elts):
+                if isinstance(elt, ast.Starred):
+                    elt = elt.value
+                if src_elts is not None:
+                    part_value = self.eval(src_elts[i], scope, record=False)
+                    self.bind(elt, part_value, src_elts[i], scope)
+                else:
+                    part = Obj("part", None, target, origin=value, index=i) if value is not None else None
+                    self.bind(elt, part, None, scope)
+        elif isinstance(target, ast.Attribute):
+            owner = self.eval(target.value, scope, record=False)
+            if owner is not None and value is not None:
+                owner.attrs[target.attr] = value
+                dotted = self.dotted(target)
+                if dotted and value.kind not in ("value", "part") and dotted not in value.names:
+                    value.names.append(dotted)
+        elif isinstance(target, ast.Subscript):
+            owner = self.eval(target.value, scope, record=False)
+            key = self.const(target.slice, scope)
+            if owner is not None and owner.kind == "dict" and isinstance(key, str) and value_node is not None:
+                owner.entries[key] = value_node
+        elif isinstance(target, ast.Starred):
+            self.bind(target.value, value, None, scope)
+
+    def dotted(self, expr: ast.expr) -> str | None:
+        if isinstance(expr, ast.Name):
+            return expr.id
+        if isinstance(expr, ast.Attribute):
+            base = self.dotted(expr.value)
+            return f"{base}.{expr.attr}" if base else None
+        return None
+
+    # -- constants ----------------------------------------------------------------------------
+
+    def const(self, expr: ast.expr | None, scope: Scope) -> Any:
+        """Python value of ``expr`` when it is constant here, else _NOT_CONST."""
+        if expr is None:
+            return _NOT_CONST
+        if isinstance(expr, ast.Constant):
+            return expr.value
+        if isinstance(expr, ast.Name):
+            if expr.id in ("True", "False", "None"):
+                return {"True": True, "False": False, "None": None}[expr.id]
+            return scope.const(expr.id)
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, (ast.USub, ast.UAdd)):
+            v = self.const(expr.operand, scope)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                return -v if isinstance(expr.op, ast.USub) else v
+            return _NOT_CONST
+        if isinstance(expr, ast.BinOp) and type(expr.op) in _BINOPS:
+            a, b = self.const(expr.left, scope), self.const(expr.right, scope)
+            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b)):
+                try:
+                    if isinstance(expr.op, ast.Pow) and abs(b) > 64:
+                        return _NOT_CONST
+                    return _BINOPS[type(expr.op)](a, b)
+                except (ArithmeticError, ValueError):
+                    return _NOT_CONST
+            return _NOT_CONST
+        if isinstance(expr, (ast.List, ast.Tuple)):
+            values = [self.const(e, scope) for e in expr.elts]
+            if any(v is _NOT_CONST for v in values) or len(values) > 1000:
+                return _NOT_CONST
+            return values if isinstance(expr, ast.List) else tuple(values)
+        if isinstance(expr, ast.Attribute):
+            # args.epochs -> the argparse default of --epochs
+            if isinstance(expr.value, ast.Name):
+                base = scope.lookup(expr.value.id)
+                if base is not None and base.qualname == "argparse.parse_args":
+                    return self.facts.argparse_defaults.get(expr.attr, _NOT_CONST)
+            return _NOT_CONST
+        if isinstance(expr, ast.Subscript):
+            base = self.eval(expr.value, scope, record=False)
+            key = self.const(expr.slice, scope)
+            if base is not None and base.kind == "dict" and isinstance(key, str) and key in base.entries:
+                return self.const(base.entries[key], scope)
+            container = self.const(expr.value, scope)
+            if isinstance(container, (list, tuple, dict)):
+                try:
+                    return container[key]
+                except (KeyError, IndexError, TypeError):
+                    return _NOT_CONST
+        return _NOT_CONST
+
+    # -- expressions --------------------------------------------------------------------------
+
+    def eval(self, expr: ast.expr | None, scope: Scope, targets: list[ast.expr] | None = None,
+             record: bool = True) -> Obj | None:
+        """The followed object ``expr`` evaluates to (None when nothing is worth following).
+        With ``record`` False, no events are recorded (re-reading an expression already walked)."""
+        if expr is None:
+            return None
+        if isinstance(expr, ast.Name):
+            return scope.lookup(expr.id)
+        if isinstance(expr, ast.Attribute):
+            base = self.eval(expr.value, scope, record=record)
+            if base is None:
+                return None
+            if expr.attr in base.attrs:
+                return base.attrs[expr.attr]
+            return Obj("value", f"attr.{expr.attr}", expr, inputs=[base])
+        if isinstance(expr, ast.Call):
+            if not record:
+                return None
+            return self.eval_call(expr, scope, targets)
+        if isinstance(expr, ast.Dict):
+            entries = {}
+            inputs = []
+            for k, v in zip(expr.keys, expr.values):
+                obj = self.eval(v, scope, record=record)
+                if obj is not None:
+                    inputs.append(obj)
+                if k is None:
+                    if obj is not None and obj.kind == "dict":
+                        entries.update(obj.entries)
+                    continue
+                key = self.const(k, scope)
+                if isinstance(key, str):
+                    entries[key] = v
+            return Obj("dict", "dict", expr, entries=entries, inputs=inputs)
+        if isinstance(expr, (ast.Lambda,)):
+            return None
+        if isinstance(expr, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            inner = Scope(parent=scope, self_obj=scope.self_obj)
+            inputs = []
+            for gen in expr.generators:
+                it = self.eval(gen.iter, inner, record=record)
+                if it is not None:
+                    inputs.append(it)
+                self.bind(gen.target, Obj("value", "item", gen.target, inputs=[it]) if it else None, None, inner)
+                for cond in gen.ifs:
+                    self.eval(cond, inner, record=record)
+            elts = [expr.key, expr.value] if isinstance(expr, ast.DictComp) else [expr.elt]
+            for e in elts:
+                obj = self.eval(e, inner, record=record)
+                if obj is not None:
+                    inputs.append(obj)
+            return Obj("value", "comprehension", expr, inputs=inputs)
+        # Any other expression: evaluate children in order, keep what they were computed from.
+        inputs = []
+        for child in ast.iter_child_nodes(expr):
+            if isinstance(child, ast.expr):
+                obj = self.eval(child, scope, record=record)
+                if obj is not None:
+                    inputs.append(obj)
+        if not inputs:
+            return None
+        qual = "subscript" if isinstance(expr, ast.Subscript) else type(expr).__name__.lower()
+        return Obj("value", qual, expr, inputs=inputs)
+
+    def eval_call(self, call: ast.Call, scope: Scope, targets: list[ast.expr] | None) -> Obj | None:
+        func = call.func
+        method = func.attr if isinstance(func, ast.Attribute) else None
+        receiver = self.eval(func.value, scope) if isinstance(func, ast.Attribute) else None
+        callee_obj = self.eval(func, scope) if isinstance(func, ast.Name) else None
+        qualname = self.facts.qualname(func)
+        if receiver is not None and isinstance(func, ast.Attribute):
+            # A method of a followed object: torch.optim.Adam.step, not "opt.step".
+            qualname = f"{receiver.qualname or receiver.kind}.{method}"
+
+        arg_objs: list[Obj | None] = []
+        for a in call.args:
+            arg_objs.append(self.eval(a.value if isinstance(a, ast.Starred) else a, scope))
+        kw_objs: dict[str, Obj | None] = {}
+        kwargs: dict[str, ast.expr] = {}
+        for kw in call.keywords:
+            obj = self.eval(kw.value, scope)
+            if kw.arg is None:
+                if obj is not None and obj.kind == "dict":
+                    for k, v in obj.entries.items():
+                        kwargs.setdefault(k, v)
+                        kw_objs.setdefault(k, self.eval(v, scope, record=False))
+                continue
+            kwargs[kw.arg] = kw.value
+            kw_objs[kw.arg] = obj
+
+        target_names = tuple(t for t in (self.dotted(x) for x in (targets or [])) if t)
+        event = Event(
+            node=call, qualname=qualname, method=method, receiver=receiver, result=None,
+            loops=tuple(self.loops), no_grad=self.no_grad > 0, function=self.current_function(),
+            targets=target_names, guards=tuple(self.guards), via=tuple(self.via),
+            args=arg_objs, kwargs=kw_objs,
+        )
+        self.facts.events.append(event)
+        if qualname == "argparse.ArgumentParser.add_argument" or (method == "add_argument"):
+            self.record_argparse(call, scope)
+        if method == "parse_args" or method == "parse_known_args":
+            result = Obj("value", "argparse.parse_args", call)
+            event.result = result
+            return result
+        if method == "update" and receiver is not None and receiver.kind == "dict" and call.args:
+            other = arg_objs[0]
+            if other is not None and other.kind == "dict":
+                receiver.entries.update(other.entries)
+            receiver.entries.update(kwargs)
+            return None
+
+        result = self.call_result(call, scope, qualname, method, receiver, callee_obj,
+                                  arg_objs, kw_objs, kwargs, event)
+        event.result = result
+        return result
+
+    def call_result(self, call, scope, qualname, method, receiver, callee_obj, arg_objs, kw_objs,
+                    kwargs, event) -> Obj | None:
+        inputs = [o for o in arg_objs + list(kw_objs.values()) if o is not None]
+        # Same-file function: inline its body.
+        if isinstance(call.func, ast.Name) and callee_obj is None:
+            func = self.defs.get(call.func.id)
+            if func is not None and call.func.id not in self.facts.imports:
+                return self.inline(func, arg_objs, kw_objs, call)
+            info = self.facts.classes.get(call.func.id)
+            if info is not None:
+                return self.instantiate(info, call, arg_objs, kw_objs, kwargs, scope)
+        # Method of a same-file class instance; calling a same-file module runs forward().
+        if receiver is not None and receiver.class_info is not None and method:
+            m = receiver.class_info.methods.get(method)
+            if m is not None:
+                return self.inline(m, arg_objs, kw_objs, call, self_obj=receiver)
+        if callee_obj is not None and callee_obj.class_info is not None:
+            fwd = callee_obj.class_info.methods.get("forward") or callee_obj.class_info.methods.get("__call__")
+            if fwd is not None:
+                out = self.inline(fwd, arg_objs, kw_objs, call, self_obj=callee_obj)
+                value = Obj("value", "forward", call, inputs=[o for o in [out] if o], called=callee_obj)
+                return value
+        if receiver is not None and method in receiver.attrs:
+            # self.fc1(x): calling a layer stored on the object.
+            return Obj("value", "call", call, inputs=inputs, called=receiver.attrs[method])
+        if receiver is not None and method in kinds.SELF_RETURNING:
+            return receiver
+        if callee_obj is not None:
+            # Calling a followed object: a model, a layer, a loss module.
+            return Obj("value", "call", call, inputs=inputs, called=callee_obj)
+        kind = kinds.classify(qualname) if receiver is None else None
+        if kind is not None:
+            obj = self.new_obj(kind, qualname, call, args=list(call.args), kwargs=kwargs, inputs=inputs)
+            for i, a in enumerate(call.args):
+                v = self.const(a, scope)
+                if v is not _NOT_CONST:
+                    obj.values[i] = v
+                if arg_objs[i] is not None:
+                    obj.arg_objs[i] = arg_objs[i]
+            for k, v_node in kwargs.items():
+                v = self.const(v_node, scope)
+                if v is not _NOT_CONST:
+                    obj.values[k] = v
+                if kw_objs.get(k) is not None:
+                    obj.arg_objs[k] = kw_objs[k]
+            return obj
+        return Obj("value", qualname or method or "call", call,
+                   inputs=([receiver] if receiver is not None else []) + inputs)
+
+    def record_argparse(self, call: ast.Call, scope: Scope) -> None:
+        dest = None
+        for kw in call.keywords:
+            if kw.arg == "dest":
+                dest = self.const(kw.value, scope)
+        if dest is None:
+            flags = [self.const(a, scope) for a in call.args]
+            longs = [f for f in flags if isinstance(f, str) and f.startswith("--")]
+            shorts = [f for f in flags if isinstance(f, str)]
+            name = longs[0] if longs else (shorts[0] if shorts else None)
+            if not isinstance(name, str):
+                return
+            dest = name.lstrip("-").replace("-", "_")
+        for kw in call.keywords:
+            if kw.arg == "default":
+                v = self.const(kw.value, scope)
+                if v is not _NOT_CONST:
+                    self.facts.argparse_defaults[dest] = v
+
+    # -- inlining -----------------------------------------------------------------------------
+
+    def instantiate(self, info: ClassInfo, call: ast.Call, arg_objs, kw_objs, kwargs, scope) -> Obj:
+        obj = self.new_obj("model" if info.is_module else "instance", info.name, call,
+                           args=list(call.args), kwargs=kwargs)
+        obj.class_info = info
+        init = info.methods.get("__init__")
+        if init is not None:
+            self.inline(init, arg_objs, kw_objs, call, self_obj=obj)
+        return obj
+
+    def inline(self, func, arg_objs, kw_objs, call: ast.Call | None, self_obj: Obj | None = None) -> Obj | None:
+        if len(self.via) >= MAX_INLINE_DEPTH or func.name in self.functions_stack:
+            return None
+        self.walked_functions.add(id(func))
+        scope = Scope(parent=self.module_scope, self_obj=self_obj)
+        params = [a.arg for a in func.args.posonlyargs + func.args.args]
+        positional = list(arg_objs)
+        if self_obj is not None and params:
+            scope.names[params[0]] = self_obj
+            params = params[1:]
+        for i, name in enumerate(params):
+            value = positional[i] if i < len(positional) else kw_objs.get(name)
+            if value is None and call is None:
+                value = self.guess_param(name, func)
+            if value is not None:
+                scope.names[name] = value
+        for a in func.args.kwonlyargs:
+            value = kw_objs.get(a.arg)
+            if value is not None:
+                scope.names[a.arg] = value
+        decorated_no_grad = any(self.is_no_grad_context(d) or
+                                (self.facts.qualname(d) or "") in NO_GRAD_CONTEXTS
+                                for d in func.decorator_list)
+        saved_guards = self.guards
+        self.guards = []
+        self.functions_stack.append(func.name)
+        if call is not None:
+            self.via.append(call)
+        self.no_grad += decorated_no_grad
+        self.return_values.append([])
+        try:
+            self.walk_body(func.body, scope)
+        finally:
+            returned = self.return_values.pop()
+            self.no_grad -= decorated_no_grad
+            if call is not None:
+                self.via.pop()
+            self.functions_stack.pop()
+            self.guards = saved_guards
+        if not returned:
+            return None
+        if len(returned) == 1:
+            return returned[0]
+        return Obj("value", "return", func, inputs=returned)
+
+    def guess_param(self, name: str, func) -> Obj | None:
+        kind = param_kind(name)
+        if kind is None:
+            return None
+        obj = Obj(kind=kind, qualname=None, node=func, names=[name], inferred=True)
+        return obj

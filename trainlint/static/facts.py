@@ -67,7 +67,8 @@ class Obj:
     # Call arguments: keyword expressions (``**d`` of a followed dict expanded) and positional ones.
     kwargs: dict[str, ast.expr] = field(default_factory=dict)
     args: list[ast.expr] = field(default_factory=list)
-    # Constant values of the arguments at the call, by keyword and by position.
+    # Constant values of the arguments at the call, by keyword and by position; constants
+    # assigned to attributes later (self.epochs = 30) under "attr.<name>".
     values: dict[str | int, Any] = field(default_factory=dict)
     # Argument objects, by keyword and by position.
     arg_objs: dict[str | int, Obj] = field(default_factory=dict)

@@ -96,6 +96,7 @@ class Walker:
     # -- entry --------------------------------------------------------------------------------
 
     def run(self, tree: ast.Module) -> None:
+        self.facts.tree = tree
         self.collect_imports(tree)
         self.collect_definitions(tree)
         self.walk_body(tree.body, self.module_scope)
@@ -140,19 +141,35 @@ class Walker:
                         break
 
     def walk_uncalled(self) -> None:
-        """Functions and classes no call site reached are walked once on their own."""
+        """Functions and classes no call site reached are walked once on their own, callers
+        before callees, so ``train()`` is seen inside the epoch loop of an uncalled ``main()``."""
+        called = self.called_names()
         for info in list(self.facts.classes.values()):
             if any(id(m) in self.walked_functions for m in info.methods.values()):
                 continue
             instance = self.new_obj("model" if info.is_module else "instance", info.name, info.node)
             instance.class_info = info
-            for name in ["__init__"] + [n for n in info.methods if n != "__init__"]:
+            order = ["__init__"] + sorted((n for n in info.methods if n != "__init__"),
+                                          key=lambda n: n in called)
+            for name in order:
                 method = info.methods.get(name)
                 if method is not None and id(method) not in self.walked_functions:
                     self.inline(method, [], {}, None, self_obj=instance)
-        for func in list(self.defs.values()):
-            if id(func) not in self.walked_functions and not self.is_method(func):
+        funcs = [f for f in self.defs.values() if not self.is_method(f)]
+        for func in sorted(funcs, key=lambda f: f.name in called):
+            if id(func) not in self.walked_functions:
                 self.inline(func, [], {}, None)
+
+    def called_names(self) -> set[str]:
+        """Names of functions and methods called somewhere in the file (``f()``, ``self.f()``)."""
+        names = set()
+        for node in ast.walk(self.facts.tree):
+            if isinstance(node, ast.Call):
+                if isinstance(node.func, ast.Name):
+                    names.add(node.func.id)
+                elif isinstance(node.func, ast.Attribute):
+                    names.add(node.func.attr)
+        return names
 
     def is_method(self, func: ast.AST) -> bool:
         return any(func in info.methods.values() for info in self.facts.classes.values())
@@ -358,6 +375,9 @@ class Walker:
                     self.bind(elt, part, None, scope)
         elif isinstance(target, ast.Attribute):
             owner = self.eval(target.value, scope, record=False)
+            c = self.const(value_node, scope) if value_node is not None else _NOT_CONST
+            if owner is not None and c is not _NOT_CONST:
+                owner.values[f"attr.{target.attr}"] = c
             if owner is not None and value is not None:
                 owner.attrs[target.attr] = value
                 dotted = self.dotted(target)
@@ -413,10 +433,11 @@ class Walker:
             return values if isinstance(expr, ast.List) else tuple(values)
         if isinstance(expr, ast.Attribute):
             # args.epochs -> the argparse default of --epochs
-            if isinstance(expr.value, ast.Name):
-                base = scope.lookup(expr.value.id)
-                if base is not None and base.qualname == "argparse.parse_args":
-                    return self.facts.argparse_defaults.get(expr.attr, _NOT_CONST)
+            base = self.eval(expr.value, scope, record=False)
+            if base is not None and base.qualname == "argparse.parse_args":
+                return self.facts.argparse_defaults.get(expr.attr, _NOT_CONST)
+            if base is not None and f"attr.{expr.attr}" in base.values:
+                return base.values[f"attr.{expr.attr}"]
             return _NOT_CONST
         if isinstance(expr, ast.Subscript):
             base = self.eval(expr.value, scope, record=False)
@@ -556,7 +577,7 @@ class Walker:
         if isinstance(call.func, ast.Name) and callee_obj is None:
             func = self.defs.get(call.func.id)
             if func is not None and call.func.id not in self.facts.imports:
-                return self.inline(func, arg_objs, kw_objs, call)
+                return self.inline(func, arg_objs, kw_objs, call, caller_scope=scope)
             info = self.facts.classes.get(call.func.id)
             if info is not None:
                 return self.instantiate(info, call, arg_objs, kw_objs, kwargs, scope)
@@ -564,11 +585,11 @@ class Walker:
         if receiver is not None and receiver.class_info is not None and method:
             m = receiver.class_info.methods.get(method)
             if m is not None:
-                return self.inline(m, arg_objs, kw_objs, call, self_obj=receiver)
+                return self.inline(m, arg_objs, kw_objs, call, self_obj=receiver, caller_scope=scope)
         if callee_obj is not None and callee_obj.class_info is not None:
             fwd = callee_obj.class_info.methods.get("forward") or callee_obj.class_info.methods.get("__call__")
             if fwd is not None:
-                out = self.inline(fwd, arg_objs, kw_objs, call, self_obj=callee_obj)
+                out = self.inline(fwd, arg_objs, kw_objs, call, self_obj=callee_obj, caller_scope=scope)
                 value = Obj("value", "forward", call, inputs=[o for o in [out] if o], called=callee_obj)
                 return value
         if receiver is not None and method in receiver.attrs:
@@ -625,10 +646,11 @@ class Walker:
         obj.class_info = info
         init = info.methods.get("__init__")
         if init is not None:
-            self.inline(init, arg_objs, kw_objs, call, self_obj=obj)
+            self.inline(init, arg_objs, kw_objs, call, self_obj=obj, caller_scope=scope)
         return obj
 
-    def inline(self, func, arg_objs, kw_objs, call: ast.Call | None, self_obj: Obj | None = None) -> Obj | None:
+    def inline(self, func, arg_objs, kw_objs, call: ast.Call | None, self_obj: Obj | None = None,
+               caller_scope: Scope | None = None) -> Obj | None:
         if len(self.via) >= MAX_INLINE_DEPTH or func.name in self.functions_stack:
             return None
         self.walked_functions.add(id(func))
@@ -648,6 +670,7 @@ class Walker:
             value = kw_objs.get(a.arg)
             if value is not None:
                 scope.names[a.arg] = value
+        self.bind_constants(func, call, scope, caller_scope, skip_first=self_obj is not None)
         decorated_no_grad = any(self.is_no_grad_context(d) or
                                 (self.facts.qualname(d) or "") in NO_GRAD_CONTEXTS
                                 for d in func.decorator_list)
@@ -672,6 +695,34 @@ class Walker:
         if len(returned) == 1:
             return returned[0]
         return Obj("value", "return", func, inputs=returned)
+
+    def bind_constants(self, func, call, scope: Scope, caller_scope: Scope | None, skip_first: bool) -> None:
+        """Constant arguments (``train(epochs=30)``) and constant defaults become constants of
+        the callee's scope, so ``range(epochs)`` inside it has a known count."""
+        args = func.args
+        positional = args.posonlyargs + args.args
+        defaults = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults):]], args.defaults))
+        defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+        names = [a.arg for a in positional][1 if skip_first else 0:]
+        given: dict[str, ast.expr] = {}
+        if call is not None:
+            for i, a in enumerate(call.args):
+                if isinstance(a, ast.Starred):
+                    break
+                if i < len(names):
+                    given[names[i]] = a
+            for kw in call.keywords:
+                if kw.arg is not None:
+                    given[kw.arg] = kw.value
+        for name in names + [a.arg for a in args.kwonlyargs]:
+            if name in given:
+                value = self.const(given[name], caller_scope or self.module_scope)
+            elif name in defaults:
+                value = self.const(defaults[name], self.module_scope)
+            else:
+                continue
+            if value is not _NOT_CONST:
+                scope.consts[name] = value
 
     def guess_param(self, name: str, func) -> Obj | None:
         kind = param_kind(name)

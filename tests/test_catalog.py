@@ -149,10 +149,15 @@ def test_adamw_replaces_adam_with_weight_decay():
     assert "Replaces Adam(..., weight_decay=1e-05)" in text
 
 
+def one_line(text: str) -> str:
+    """Code with its bracketed line breaks joined, for comparing calls split over lines."""
+    return re.sub(r"\s+\)", ")", re.sub(r"\(\s+", "(", text))
+
+
 def test_weight_decay_turns_adam_into_adamw_and_keeps_sgd():
-    adam = code("weight-decay", optimizer_class="torch.optim.Adam", optimizer="opt")
+    adam = one_line(code("weight-decay", optimizer_class="torch.optim.Adam", optimizer="opt"))
     assert "opt = torch.optim.AdamW(model.parameters(), lr=0.001, weight_decay=0.01)" in adam
-    sgd = code("weight-decay", optimizer_class="SGD", lr=0.1, weight_decay=1e-4)
+    sgd = one_line(code("weight-decay", optimizer_class="SGD", lr=0.1, weight_decay=1e-4))
     assert "torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.0001)" in sgd
 
 

@@ -323,6 +323,7 @@ CLEAN_FEATURE_EVAL = (
     "        logits = $model(inputs)  # no noise here: score the data as it is\n"
 )
 
+
 def image_and_features(image: str, features: str) -> str:
     """The main template of a technique with data_kind variants: both halves, image first."""
     return image + "\n\n" + features
@@ -618,7 +619,9 @@ SEED = [
         ),
         template=(
             "import torch\n\n"
-            "$optimizer = torch.optim.$decay_class($model.parameters(), lr=$lr$momentum_arg, weight_decay=$weight_decay)\n"
+            "$optimizer = torch.optim.$decay_class(\n"
+            "    $model.parameters(), lr=$lr$momentum_arg, weight_decay=$weight_decay\n"
+            ")\n"
         ),
         defaults={"optimizer": "optimizer", "model": "model", "optimizer_class": "SGD"},
         source="seed",
@@ -836,6 +839,7 @@ SEED = [
 
 # -- training practice ------------------------------------------------------------------------
 
+
 def eval_block(eval_note: str, grad_note: str) -> str:
     return (
         "import torch\n\n"
@@ -1042,7 +1046,7 @@ PRACTICE = [
         template=(
             "from torch.utils.data import DataLoader\n\n"
             "$train_loader = DataLoader($dataset, batch_size=$batch_size, shuffle=True)  # new order every epoch\n"
-            "$val_loader = DataLoader($val_dataset, batch_size=$batch_size, shuffle=False)  # order is irrelevant here\n"
+            "$val_loader = DataLoader($val_dataset, batch_size=$batch_size, shuffle=False)  # order is irrelevant\n"
         ),
         defaults={
             "train_loader": "train_loader",
@@ -1122,9 +1126,10 @@ PRACTICE = [
             "    if not torch.isfinite(inputs).all():\n"
             "        raise ValueError(\"inputs contain NaN or inf\")\n"
             "    if targets.min() < 0 or targets.max() >= num_classes:\n"
-            "        raise ValueError(f\"labels must lie in 0..{num_classes - 1}, got {targets.min()}..{targets.max()}\")\n"
+            "        low, high = targets.min().item(), targets.max().item()\n"
+            "        raise ValueError(f\"labels must lie in 0..{num_classes - 1}, got {low}..{high}\")\n"
             "    if inputs.abs().max() > 1e3:\n"
-            "        print(\"large input values: standardise the features (fit the scaler on the training split)\")\n\n\n"
+            "        print(\"large inputs: standardise the features (fit the scaler on the training split)\")\n\n\n"
             "torch.autograd.set_detect_anomaly(True)  # while debugging only: it slows training down\n"
             "for inputs, targets in $train_loader:\n"
             "    check_batch(inputs, targets, num_classes=$num_classes)\n"

@@ -113,7 +113,7 @@ def _check(paths: list[str], after_dashdash: list[str], opts) -> int:
     if not opts["probe"]:
         used = [f"--{k.replace('_', '-')}" for k in ("max_batches", "max_epochs", "timeout", "device", "trace_out") if opts[k]]
         if used:
-            raise Failure(f"{', '.join(used)} only apply with --probe")
+            raise Failure(f"{', '.join(used)} {'needs' if len(used) == 1 else 'need'} --probe")
 
     trace = None
     if opts["trace_file"]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import platform
 import re
+import sys
 import traceback
 from typing import Any, Iterable
 
@@ -314,8 +314,8 @@ def _run_info(trace_data: dict[str, Any] | None, trace, config: Config) -> dict[
 
     info: dict[str, Any] = {
         "trainlint": __version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(terse=True),
+        "python": ".".join(map(str, sys.version_info[:3])),
+        "platform": sys.platform,
         "config": config.path,
     }
     if trace is not None:

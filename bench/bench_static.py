@@ -1,0 +1,86 @@
+"""Static-path speed: start-up on one script, and a corpus side by side with flake8.
+
+    python bench/bench_static.py [--runs 7] [--count 240]
+
+(a) ``trainlint check one_script.py`` against ``python -c pass`` in the same run: the extra
+    wall time is what a pre-commit user waits for (goal: at most 0.15 s).
+(b) ``trainlint check CORPUS`` against ``flake8 CORPUS`` on the same generated files
+    (bench/make_corpus.py), median wall time of several runs each (goal: ratio at most 1.0).
+Both tools run as a user runs them, output discarded, their configs ignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_corpus import REPO, make_corpus  # noqa: E402
+
+ONE_SCRIPT = REPO / "fixtures" / "static" / "style_mnist_example.py"
+
+
+# An installed package has its bytecode compiled; a checkout run with PYTHONDONTWRITEBYTECODE
+# would recompile every module on every run. Keep the bytecode outside the tree.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+ENV.setdefault("PYTHONPYCACHEPREFIX", os.path.join(tempfile.gettempdir(), "trainlint-bench-pycache"))
+
+
+def wall(cmd: list[str], runs: int) -> float:
+    """Median wall seconds of ``cmd`` over ``runs`` runs, after one warm-up run."""
+    times = []
+    for i in range(runs + 1):
+        start = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=ENV)
+        if i:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def tool(name: str) -> list[str] | None:
+    """The console script installed next to this interpreter (not a shim that wraps it)."""
+    beside = Path(sys.executable).with_name(name)
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which(name)
+    return [found] if found else None
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--count", type=int, default=240, help="corpus size (files)")
+    args = parser.parse_args(argv)
+    trainlint = tool("trainlint") or [sys.executable, "-m", "trainlint"]
+    check = [*trainlint, "check", "--isolated", "--exit-zero", "--quiet"]
+
+    bare = wall([sys.executable, "-c", "pass"], args.runs)
+    one = wall([*check, str(ONE_SCRIPT)], args.runs)
+    print(f"start-up  python -c pass        {bare * 1000:8.1f} ms")
+    print(f"start-up  trainlint check 1 file {one * 1000:8.1f} ms")
+    print(f"start-up  extra over python      {(one - bare) * 1000:8.1f} ms  (goal <= 150 ms)  ratio {one / bare:.2f}x")
+
+    flake8 = tool("flake8")
+    with tempfile.TemporaryDirectory(prefix="trainlint-corpus-") as tmp:
+        files = make_corpus(Path(tmp), args.count)
+        lines = sum(p.read_text(encoding="utf-8").count("\n") for p in files)
+        print(f"corpus    {len(files)} files, {lines} lines")
+        ours = wall([*check, tmp], args.runs)
+        print(f"corpus    trainlint              {ours * 1000:8.1f} ms")
+        if flake8 is None:
+            print("corpus    flake8 not installed: pip install -e '.[bench]'")
+            return
+        theirs = wall([*flake8, "--isolated", "--exit-zero", tmp], args.runs)
+        print(f"corpus    flake8                 {theirs * 1000:8.1f} ms")
+        print(f"corpus    ratio trainlint/flake8 {ours / theirs:8.2f}     (goal <= 1.0)")
+
+
+if __name__ == "__main__":
+    main()

@@ -77,6 +77,8 @@ class FindingView:
     severity: str
     message: Markup
     where: str
+    # The same with break opportunities after each "/", for the narrow index column.
+    where_breakable: Markup
     excerpt: Excerpt
     evidence: Evidence
     fixes: list[Fix]
@@ -226,6 +228,7 @@ def _finding_view(finding: Finding, index: int, rules: dict[str, type], reader: 
         severity=finding.severity.value,
         message=inline_markup(finding.message),
         where=finding.location.display(),
+        where_breakable=Markup(str(escape(finding.location.display())).replace("/", "/<wbr>")),
         excerpt=reader.excerpt(finding),
         evidence=evidence_view(finding.evidence),
         fixes=[_fix_view(ref) for ref in finding.fixes],

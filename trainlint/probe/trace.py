@@ -164,6 +164,22 @@ class Trace:
                 return item
         return None
 
+    def train_loader(self) -> dict[str, Any] | None:
+        """The loader whose batches the optimizer stepped on (the busiest, if several)."""
+        trains = self.loaders_with_role("train")
+        return max(trains, key=lambda ld: ld.get("batches") or 0) if trains else None
+
+    def main_optimizer(self) -> dict[str, Any] | None:
+        return max(self.optimizers, key=lambda o: o.get("steps") or 0) if self.optimizers else None
+
+    def train_loss(self) -> dict[str, Any] | None:
+        """The loss called most often while gradients were on."""
+        used = [ls for ls in self.losses if (ls.get("calls") or {}).get("train")]
+        return max(used, key=lambda ls: ls["calls"]["train"]) if used else None
+
+    def epoch_values(self, key: str) -> list[float | None]:
+        return [as_float(ep.get(key)) for ep in self.epochs]
+
     @property
     def status(self) -> str:
         return self.run.get("status", "ok")
@@ -274,3 +290,31 @@ def as_float(value: Any) -> float | None:
         except ValueError:
             return None
     return float(value)
+
+
+def label(item: dict[str, Any] | None, kind: str) -> str:
+    """How a message names a traced object: its variable name, else its kind and line."""
+    if not item:
+        return f"the {kind}"
+    if item.get("name"):
+        return str(item["name"])
+    frame = item.get("frame") or {}
+    return f"the {kind} created at line {frame['line']}" if frame.get("line") else f"the {kind}"
+
+
+def counts_list(counts: dict[str, int] | None) -> list[int]:
+    """{label: count} as a list indexed by class (labels are 0..k-1 integers in a trace)."""
+    if not counts:
+        return []
+    size = max(int(k) for k in counts) + 1
+    out = [0] * size
+    for key, value in counts.items():
+        out[int(key)] = int(value)
+    return out
+
+
+def balanced_weights(counts: list[int]) -> list[float]:
+    """scikit-learn's ``compute_class_weight("balanced")``: n_samples / (n_classes * count)."""
+    present = [c for c in counts if c]
+    total = sum(present)
+    return [round(total / (len(present) * c), 4) if c else 0.0 for c in counts]

@@ -341,3 +341,24 @@ def test_exclude_and_extend_exclude(tmp_path, monkeypatch):
     # exclude replaces the defaults, so build/ is walked again.
     replaced = Config(exclude=["legacy"], root=str(tmp_path))
     assert check(["."], replaced, rules=TEST_RULES).files == ["a.py", "build/c.py", "scratch_1.py"]
+
+
+def test_worker_processes_give_the_same_report_as_one_process(monkeypatch):
+    from expectations import FIXTURES
+
+    monkeypatch.chdir(FIXTURES.parent)
+    serial = check(["fixtures"], Config(), jobs=1)
+    parallel = check(["fixtures"], Config(), jobs=2)
+    assert len(serial.files) >= 24, "too few files to exercise the worker pool"
+    assert [f.to_dict() for f in parallel.findings] == [f.to_dict() for f in serial.findings]
+    assert parallel.files == serial.files
+    assert [c.to_dict() for c in parallel.crashes] == [c.to_dict() for c in serial.crashes]
+
+
+def test_crashes_in_workers_are_recorded(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for i in range(30):
+        (tmp_path / f"s{i:02d}.py").write_text("x = 1  # flagme\n")
+    report = check(["."], Config(select=["TL801", "TL803"]), rules=TEST_RULES, jobs=2)
+    assert len(report.findings) == 30
+    assert sorted(c.path for c in report.crashes) == [f"s{i:02d}.py" for i in range(30)]

@@ -102,3 +102,47 @@ def test_noqa_silences_the_shipped_syntax_error_rule(tmp_path):
     (tmp_path / "broken.py").write_text(text)
     report = check([str(tmp_path / "broken.py")], Config(select=["TL901"]))
     assert report.findings == []
+
+
+class BothSides(Rule):
+    """Reports line 1 statically and line 2 from the trace."""
+
+    code = "TL813"
+    name = "both-sides"
+
+    def check_static(self, ctx):
+        yield ctx.finding(1, "static side")
+
+    def check_trace(self, ctx):
+        yield ctx.finding({"path": ctx.trace.script, "line": 2}, "probe side")
+
+
+class ProbeOnly(Rule):
+    """Reports line 3 of the traced script."""
+
+    code = "TL814"
+    name = "probe-only"
+
+    def check_trace(self, ctx):
+        yield ctx.finding({"path": ctx.trace.script, "line": 3}, "probe only")
+
+
+def probe_run(tmp_path, text):
+    from trainlint.probe.trace import Trace
+
+    path = tmp_path / "train.py"
+    path.write_text(text)
+    report = check([str(path)], Config(root=str(tmp_path)), trace=Trace(script=str(path)), rules=[BothSides, ProbeOnly])
+    return [(f.location.line, f.code, f.sources) for f in report.findings]
+
+
+def test_noqa_on_the_static_line_silences_the_merged_probe_finding(tmp_path):
+    assert probe_run(tmp_path, "a = 1\nb = 2\nc = 3\n") == [
+        (1, "TL813", ["static", "probe"]),
+        (3, "TL814", ["probe"]),
+    ]
+    assert probe_run(tmp_path, "a = 1  # noqa: TL813\nb = 2\nc = 3\n") == [(3, "TL814", ["probe"])]
+
+
+def test_noqa_on_a_probe_finding_line(tmp_path):
+    assert probe_run(tmp_path, "a = 1\nb = 2\nc = 3  # noqa: TL814\n") == [(1, "TL813", ["static", "probe"])]

@@ -130,16 +130,29 @@ def _relative(path: str, root: str) -> str:
 # -- running ---------------------------------------------------------------------------------
 
 
-def check(paths, config: Config | None = None, trace=None, *, rules: list[type[Rule]] | None = None) -> Report:
+# Below this many files a process pool costs more than it saves.
+PARALLEL_MIN_FILES = 24
+
+
+def check(
+    paths,
+    config: Config | None = None,
+    trace=None,
+    *,
+    rules: list[type[Rule]] | None = None,
+    jobs: int | None = None,
+) -> Report:
     """Check the files under ``paths`` statically, and judge ``trace`` (a probe Trace) when
-    given. Paths that do not exist are listed in ``report.run["missing_paths"]``."""
+    given. Paths that do not exist are listed in ``report.run["missing_paths"]``. ``jobs``
+    caps the worker processes for many files (default: one per CPU; 1 checks in-process)."""
     config = config or Config()
     plan = _plan(rules, config)
     found = find_files(paths, exclude=config.exclude, extend_exclude=config.extend_exclude, root=config.root)
-    crashes: list[RuleCrash] = []
-    facts = [_analyze(path, crashes) for path in found.files]
-    report = _judge(plan, facts, trace)
-    report.crashes[:0] = crashes
+    results = _check_paths(plan, found.files, jobs)
+    script_facts = None
+    if trace is not None and trace.script and os.path.isfile(trace.script):
+        script_facts = _analyze(trace.script, display=_display_name(trace.script, found.files), crashes=[])
+    report = _judge(plan, results, trace, script_facts)
     report.run.update(paths=[str(p) for p in paths], missing_paths=found.missing)
     return report
 
@@ -147,8 +160,9 @@ def check(paths, config: Config | None = None, trace=None, *, rules: list[type[R
 def judge_trace(trace, config: Config | None = None, facts=None, *, rules: list[type[Rule]] | None = None) -> Report:
     """Judge a probe trace; with ``facts`` (the traced script's FileFacts) the static checks of
     that file run too and agreeing findings merge. Used by the notebook API."""
-    config = config or Config()
-    return _judge(_plan(rules, config), [facts] if facts is not None else [], trace)
+    plan = _plan(rules, config or Config())
+    results = [_check_facts(plan, _instances(plan), facts, [])] if facts is not None else []
+    return _judge(plan, results, trace, facts)
 
 
 def _plan(rules, config: Config) -> RulePlan:
@@ -157,53 +171,117 @@ def _plan(rules, config: Config) -> RulePlan:
     return plan
 
 
-def _analyze(path: str, crashes: list[RuleCrash]):
+def _instances(plan: RulePlan) -> dict[str, Rule]:
+    return {r.code: r() for r in plan.rules}
+
+
+def _analyze(path: str, display: str | None = None, *, crashes: list[RuleCrash]):
     from trainlint.static import analyze_path
     from trainlint.static.facts import FileFacts, ParseError
 
+    shown = display or path
     try:
-        return analyze_path(path, display_path=path)
+        return analyze_path(path, display_path=shown)
     except Exception as exc:  # a bug in the static pass: keep checking the other files
-        crashes.append(
-            RuleCrash(code="static", path=path, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
-        )
-        return FileFacts(path=path, parse_error=ParseError(f"trainlint could not analyse this file ({type(exc).__name__})"))
+        crashes.append(_crash("static", shown, exc))
+        return FileFacts(path=shown, parse_error=ParseError(f"trainlint could not analyse this file ({type(exc).__name__})"))
 
 
-def _judge(plan: RulePlan, all_facts: list, trace) -> Report:
-    report = Report(files=[f.path for f in all_facts], rules_run=[r.code for r in plan.rules])
-    instances = {r.code: r() for r in plan.rules}
-    findings: list[Finding] = []
-    suppressions = {f.path: _FileSuppressions(f) for f in all_facts}
+def _crash(code: str, path: str | None, exc: Exception) -> RuleCrash:
+    return RuleCrash(code=code, path=path, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
 
-    for facts in all_facts:
-        if suppressions[facts.path].skip_file:
-            continue
+
+class _FileResult:
+    """One file's static outcome; plain data, so that worker processes can send it back."""
+
+    def __init__(self, path: str, findings: list[Finding], suppressed: list[Finding], crashes: list[RuleCrash]):
+        self.path = path
+        self.findings = findings
+        # Findings a noqa comment silenced: a probe finding merging into one is silenced too.
+        self.suppressed = suppressed
+        self.crashes = crashes
+
+
+def _check_facts(plan: RulePlan, instances: dict[str, Rule], facts, crashes: list[RuleCrash]) -> _FileResult:
+    suppressions = _FileSuppressions(facts)
+    found: list[Finding] = []
+    if not suppressions.skip_file:
         for code, rule in instances.items():
-            if "static" not in rule.evidence():
-                continue
-            ctx = StaticContext(rule=rule, options=plan.options[code], facts=facts)
-            findings.extend(_run(report, rule, facts.path, lambda: rule.check_static(ctx)))
+            if "static" in rule.evidence():
+                ctx = StaticContext(rule=rule, options=plan.options[code], facts=facts)
+                found += _run(crashes, rule, facts.path, lambda: rule.check_static(ctx))
+    silenced = [f for f in found if suppressions.suppresses(f)]
+    return _FileResult(facts.path, [f for f in found if f not in silenced], silenced, crashes)
 
+
+def _check_path(plan: RulePlan, instances: dict[str, Rule], path: str) -> _FileResult:
+    crashes: list[RuleCrash] = []
+    return _check_facts(plan, instances, _analyze(path, crashes=crashes), crashes)
+
+
+# The plan a forked worker inherits; set just before the pool forks.
+_WORKER_PLAN: RulePlan | None = None
+
+
+def _check_path_in_worker(path: str) -> _FileResult:
+    return _check_path(_WORKER_PLAN, _instances(_WORKER_PLAN), path)
+
+
+def _check_paths(plan: RulePlan, paths: list[str], jobs: int | None) -> list[_FileResult]:
+    workers = min(jobs or os.cpu_count() or 1, os.cpu_count() or 1, len(paths))
+    if workers > 1 and len(paths) >= PARALLEL_MIN_FILES and _can_fork():
+        import multiprocessing
+
+        global _WORKER_PLAN
+        _WORKER_PLAN = plan
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                return pool.map(_check_path_in_worker, paths, chunksize=max(1, len(paths) // (workers * 4)))
+        finally:
+            _WORKER_PLAN = None
+    instances = _instances(plan)
+    return [_check_path(plan, instances, path) for path in paths]
+
+
+def _can_fork() -> bool:
+    # Forking a process that runs other threads (a notebook with torch loaded) can deadlock
+    # the child; only a single-threaded process, on a platform with fork, uses workers.
+    import threading
+
+    return threading.active_count() == 1 and hasattr(os, "fork") and sys.platform != "darwin"
+
+
+def _display_name(path: str, checked: list[str]) -> str:
+    """A checked file's name as the user gave it, else the path as the trace has it."""
+    wanted = os.path.realpath(path)
+    return next((c for c in checked if os.path.realpath(c) == wanted), path)
+
+
+def _judge(plan: RulePlan, results: list[_FileResult], trace, script_facts) -> Report:
+    report = Report(files=[r.path for r in results], rules_run=[r.code for r in plan.rules])
+    instances = _instances(plan)
+    findings: list[Finding] = []
+    silenced: list[Finding] = []
+    for result in results:
+        findings += result.findings
+        silenced += result.suppressed
+        report.crashes += result.crashes
+
+    probe_findings: list[Finding] = []
     if trace is not None:
         report.trace = trace.to_dict()
-        script_facts = _facts_for(trace.script, all_facts)
-        by_path = {os.path.realpath(f.path): f.path for f in all_facts}
+        by_path = {os.path.realpath(r.path): r.path for r in results}
         for code, rule in instances.items():
-            if "trace" not in rule.evidence():
-                continue
-            ctx = TraceContext(rule=rule, options=plan.options[code], trace=trace, facts=script_facts)
-            for finding in _run(report, rule, trace.script, lambda: rule.check_trace(ctx)):
-                findings.append(_with_known_path(finding, by_path))
+            if "trace" in rule.evidence():
+                ctx = TraceContext(rule=rule, options=plan.options[code], trace=trace, facts=script_facts)
+                produced = _run(report.crashes, rule, trace.script, lambda: rule.check_trace(ctx))
+                probe_findings += [_with_known_path(f, by_path) for f in produced]
 
-    _record_skips(report, instances, has_trace=trace is not None, has_facts=bool(all_facts))
-    findings = _merge(findings)
+    _record_skips(report, instances, has_trace=trace is not None, has_facts=bool(results))
+    findings += _merge(findings, silenced, probe_findings, _ProbeSuppressions(script_facts))
     kept = []
     for finding in findings:
-        path = finding.location.path
-        if path in suppressions and suppressions[path].suppresses(finding):
-            continue
-        if plan.ignored_in_file(finding.code, path):
+        if plan.ignored_in_file(finding.code, finding.location.path):
             continue
         severity = plan.severity_for(finding.code)
         if severity is not None:
@@ -214,24 +292,12 @@ def _judge(plan: RulePlan, all_facts: list, trace) -> Report:
     return report
 
 
-def _run(report: Report, rule: Rule, path: str | None, produce) -> list[Finding]:
+def _run(crashes: list[RuleCrash], rule: Rule, path: str | None, produce) -> list[Finding]:
     try:
         return list(produce() or ())
     except Exception as exc:  # a broken rule must not cost the user the other rules' findings
-        report.crashes.append(
-            RuleCrash(code=rule.code, path=path, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
-        )
+        crashes.append(_crash(rule.code, path, exc))
         return []
-
-
-def _facts_for(script: str | None, all_facts: list):
-    if not script:
-        return None
-    wanted = os.path.realpath(script)
-    for facts in all_facts:
-        if os.path.realpath(facts.path) == wanted:
-            return facts
-    return None
 
 
 def _with_known_path(finding: Finding, by_path: dict[str, str]) -> Finding:
@@ -252,23 +318,23 @@ def _record_skips(report: Report, instances: dict[str, Rule], *, has_trace: bool
             report.skipped.append(SkippedRule(code=code, reason=NEEDS_SOURCE))
 
 
-def _merge(findings: list[Finding]) -> list[Finding]:
-    """One finding per (code, file) when static and probe evidence agree: the static location
-    (it names the user's line), both sources, both evidences, fixes by technique with the
-    probe's measured params winning. The probe's own message is kept in the evidence."""
-    static_first: dict[tuple[str, str], Finding] = {}
-    for finding in sorted(findings, key=Finding.sort_key):
-        if "static" in finding.sources:
-            static_first.setdefault((finding.code, os.path.realpath(finding.location.path)), finding)
-    out = []
-    for finding in findings:
-        if finding.sources == ["probe"]:
-            target = static_first.get((finding.code, os.path.realpath(finding.location.path)))
-            if target is not None:
-                _absorb(target, finding)
-                continue
-        out.append(finding)
-    return out
+def _merge(static: list[Finding], silenced: list[Finding], probe: list[Finding], noqa: _ProbeSuppressions) -> list[Finding]:
+    """Fold each probe finding into the first static finding of its rule in the same file:
+    the static location (it names the user's line), both sources, both evidences, fixes by
+    technique with the probe's measured params winning; the probe's message goes into the
+    evidence. A probe finding that joins a noqa-silenced static one is silenced with it.
+    Returns the probe findings that stand alone."""
+    first: dict[tuple[str, str], Finding] = {}
+    for finding in sorted(static + silenced, key=Finding.sort_key):
+        first.setdefault((finding.code, os.path.realpath(finding.location.path)), finding)
+    alone = []
+    for finding in probe:
+        target = first.get((finding.code, os.path.realpath(finding.location.path)))
+        if target is not None:
+            _absorb(target, finding)
+        elif not noqa.suppresses(finding):
+            alone.append(finding)
+    return alone
 
 
 def _absorb(static: Finding, probe: Finding) -> None:
@@ -307,6 +373,25 @@ class _FileSuppressions:
             if codes is None or finding.code in {c.upper() for c in CODE_RE.findall(codes)}:
                 return True
         return False
+
+
+class _ProbeSuppressions:
+    """noqa comments for probe findings, which may point at any line of the user's files:
+    each file is read (statically) the first time a finding points into it."""
+
+    def __init__(self, script_facts):
+        self._by_path: dict[str, _FileSuppressions | None] = {}
+        if script_facts is not None:
+            self._by_path[os.path.realpath(script_facts.path)] = _FileSuppressions(script_facts)
+
+    def suppresses(self, finding: Finding) -> bool:
+        path = finding.location.path
+        key = os.path.realpath(path)
+        if key not in self._by_path:
+            readable = os.path.isfile(path)
+            self._by_path[key] = _FileSuppressions(_analyze(path, crashes=[])) if readable else None
+        found = self._by_path[key]
+        return found is not None and found.suppresses(finding)
 
 
 def _run_info(trace_data: dict[str, Any] | None, trace, config: Config) -> dict[str, Any]:

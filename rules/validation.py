@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ast
 
-from trainlint.rules._heldout import TEST, VAL, dataset_role, identifiers, is_train_name, role, string_role, strings
+from trainlint.rules._heldout import (
+    TEST, VAL, dataset_role, identifiers, is_train_name, role, string_role, strings, tokens,
+)
 from trainlint.rules._source_index import dotted, index_of
 from trainlint.model import FixRef, Severity
 from trainlint.rule import Rule
@@ -237,9 +239,12 @@ class MissingValidationSplit(Rule):
             return
         built_data = [o for o in facts.objects_of("dataset", "loader", "split") if not o.inferred]
         tests = test_data(facts)
-        if not built_data and not tests:
-            return  # the data comes from elsewhere: nothing to say about how it was split
         step = steps[0]
+        if not tests:
+            if not built_data:
+                return  # the data comes from elsewhere: nothing to say about how it was split
+            if len({id(e.receiver) for e in steps}) > 1 or not labelled_batches(step):
+                return  # adversarial or unsupervised training (GANs, autoencoders): no labels to validate
         optimizer = step.receiver
         loop = training_loop(step)
         at = loop.node if optimizer.inferred else optimizer.node
@@ -275,6 +280,36 @@ class MissingValidationSplit(Rule):
         ])
 
 
+LABEL_KEYS = {"label", "labels", "target", "targets", "y"}
+
+
+def labelled_batches(step: Event) -> bool:
+    """The batch loop around ``step`` unpacks (inputs, labels) pairs: supervised training.
+    Full-batch training (no batch loop) counts as labelled."""
+    loop = step.in_loop("batch")
+    if loop is None or not isinstance(loop.node, (ast.For, ast.AsyncFor)):
+        return True
+    target = loop.node.target
+    it = loop.node.iter
+    if isinstance(it, ast.Call) and getattr(it.func, "id", None) == "enumerate" \
+            and isinstance(target, ast.Tuple) and len(target.elts) == 2:
+        target = target.elts[1]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return len(target.elts) >= 2 and not (isinstance(target.elts[1], ast.Name) and target.elts[1].id == "_")
+    if not isinstance(target, ast.Name):
+        return False
+    for node in (n for stmt in loop.node.body for n in ast.walk(stmt)):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id == target.id \
+                and isinstance(node.targets[0], (ast.Tuple, ast.List)) and len(node.targets[0].elts) >= 2:
+            second = node.targets[0].elts[1]
+            return not (isinstance(second, ast.Name) and second.id == "_")
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == target.id:
+            key = node.slice
+            if isinstance(key, ast.Constant) and (key.value == 1 or key.value in LABEL_KEYS):
+                return True
+    return False
+
+
 def split_inputs(facts: FileFacts) -> tuple[str | None, str | None]:
     """The feature and label variables the script splits or wraps (``train_test_split(X, y)``,
     ``TensorDataset(X_t, y_t)``), for the validation-split template."""
@@ -294,16 +329,52 @@ COUNTER_WORDS = ("patience", "counter", "wait", "bad", "no_improve", "stale", "s
 EARLY_STOP_WORDS = ("early", "stopper", "stopping")
 
 
+# Names of data, settings and counters rather than of a measured number.
+NOT_METRIC_WORDS = {
+    "loader", "loaders", "dataloader", "set", "sets", "dataset", "datasets", "ds", "dl", "data",
+    "x", "y", "idx", "indices", "images", "imgs", "labels", "targets", "inputs", "features", "files",
+    "paths", "dir", "batch", "size", "every", "interval", "freq", "frequency", "period", "kwargs",
+    "transform", "transforms", "split", "frac", "fraction", "ratio", "num", "steps", "epochs", "mode",
+}
+SETTINGS_ROOTS = {"args", "opt", "opts", "config", "cfg", "conf", "hparams", "hp", "params", "flags", "FLAGS"}
+
+
+def is_metric_name(name: str) -> bool:
+    """``test_acc``, ``testloss``, ``self.best_test_f1``; not ``test_loader``, ``args.test_every``."""
+    parts = name.split(".")
+    if parts[0] in SETTINGS_ROOTS or (parts[0] == "self" and len(parts) > 2 and parts[1] in SETTINGS_ROOTS):
+        return False
+    words = tokens(parts[-1])
+    return not any(w in NOT_METRIC_WORDS or w.endswith(("loader", "set", "data")) for w in words)
+
+
+def metric_candidates(operand: ast.expr) -> list[str]:
+    """The names a compared operand reads its number from: ``test_acc``, ``self.test_loss``,
+    ``test_loss.item()``, ``history["test_acc"]``, ``test_accs[-1]``, ``test_loss - delta``."""
+    if isinstance(operand, (ast.Name, ast.Attribute)):
+        name = dotted(operand)
+        return [name] if name else []
+    if isinstance(operand, ast.Subscript):
+        key = operand.slice
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            return [key.value]
+        return metric_candidates(operand.value)
+    if isinstance(operand, ast.Call):
+        if isinstance(operand.func, ast.Attribute):
+            return metric_candidates(operand.func.value)
+        return [n for a in operand.args for n in metric_candidates(a)]
+    if isinstance(operand, ast.BinOp):
+        return metric_candidates(operand.left) + metric_candidates(operand.right)
+    return []
+
+
 def test_metric(facts: FileFacts, expr: ast.AST, at: ast.AST) -> str | None:
     """The name in ``expr`` that holds a number measured on the test set: test-named
     (``test_acc``), or assigned from a call that is given test data (``acc = test(model,
     test_loader)``) or that iterates a test loader (``acc = self.evaluate()``)."""
     index = index_of(facts)
-    for sub in ast.walk(expr):
-        if not isinstance(sub, (ast.Name, ast.Attribute)):
-            continue
-        name = dotted(sub)
-        if not name:
+    for name in metric_candidates(expr):
+        if not is_metric_name(name):
             continue
         r = role(name)
         if r == TEST:

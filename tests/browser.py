@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -177,10 +178,12 @@ class DevToolsSession:
 
 
 def _start_chromium(binary: str, profile: str) -> tuple[subprocess.Popen, str]:
+    # Its own process group, so the renderer and GPU helpers it forks can be stopped with it.
     proc = subprocess.Popen(
         [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     port_file = Path(profile) / "DevToolsActivePort"
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -192,8 +195,17 @@ def _start_chromium(binary: str, profile: str) -> tuple[subprocess.Popen, str]:
             if len(lines) >= 2:
                 return proc, f"ws://127.0.0.1:{lines[0]}{lines[1]}"
         time.sleep(0.05)
-    proc.kill()
+    _stop(proc)
     raise TimeoutError("chromium did not open its DevTools port")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop the browser and every helper process it started (its process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=30)
 
 
 def _page_summary(args: list[dict]) -> str:
@@ -223,7 +235,8 @@ def load_page(
     if binary is None:
         raise FileNotFoundError("chromium is not installed")
     page_url = Path(html_file).resolve().as_uri()
-    with tempfile.TemporaryDirectory(prefix="trainlint-chromium-") as profile:
+    # Helpers may still be flushing the profile while it is removed; leftovers are harmless.
+    with tempfile.TemporaryDirectory(prefix="trainlint-chromium-", ignore_cleanup_errors=True) as profile:
         proc, browser_url = _start_chromium(binary, profile)
         ws = None
         try:
@@ -267,8 +280,7 @@ def load_page(
         finally:
             if ws is not None:
                 ws.close()
-            proc.kill()
-            proc.wait(timeout=30)
+            _stop(proc)
 
 
 def _collect(events: list[dict], page_url: str, result: PageResult) -> None:

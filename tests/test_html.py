@@ -176,12 +176,15 @@ def test_paths_names_and_messages_are_shown_as_text_never_run(tmp_path):
         skipped=[SkippedRule("TL201", EVIL)],
         crashes=[RuleCrash("TL999", EVIL, EVIL, EVIL)],
     )
-    page = html.render(report, sources={f"dir{EVIL}/evil.py": evil_file.read_text()}, title=EVIL)
+    lines = evil_file.read_text().splitlines()
+    page = html.render(report, source_lines=lambda loc: lines[loc.line - 1] if loc.line <= len(lines) else None,
+                       title=EVIL)
     doc = parse(page)
     # The only script element is the JSON data block, and nothing in it can close it.
     assert [a.get("type") for t, a in doc.elements if t == "script"] == ["application/json"]
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(" in page
+    assert "loader = &#39;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&#39;  # &lt;/script&gt;" in page  # the excerpt
     data = embedded_data(doc)
     assert data["findings"][0]["location"]["path"] == f"dir{EVIL}/evil.py"
     assert data["files"] == [EVIL]
@@ -206,7 +209,7 @@ def test_missing_source_says_why_instead_of_failing(tmp_path):
     (tmp_path / "short.py").write_text("a = 1\n")
     view = html.build_view(report, root=str(tmp_path))
     assert view.findings[0].excerpt.missing == "gone.py is not on disk here, so no excerpt is shown"
-    assert view.findings[1].excerpt.missing == "line 99 is past the end of short.py (1 lines)"
+    assert view.findings[1].excerpt.missing == "line 99 is not in short.py as it is on disk now"
 
 
 def test_notebook_excerpt_comes_from_the_cell(tmp_path):
@@ -255,6 +258,17 @@ def test_fix_card_is_the_catalog_entry_filled_with_the_users_values():
     assert [htmllib.unescape(c) for c in codes] == [expected.code]
     assert "loss_fn = nn.CrossEntropyLoss(" in codes[0]
     assert htmllib.escape(expected.when, quote=False) in htmllib.unescape(page)
+
+
+def test_registry_renders_html_and_honours_show_fixes():
+    from trainlint import reporters
+
+    report = Report(findings=[finding(fixes=[FixRef("weighted-loss")])])
+    with_fixes = reporters.render(report, "html", color=True)
+    without = reporters.render(report, "html", show_fixes=False)
+    assert with_fixes.count('<section class="fix">') == 1
+    assert without.count('<section class="fix">') == 0
+    assert 'id="finding-1"' in without
 
 
 def test_unknown_technique_is_reported_on_the_card_not_raised():
@@ -342,7 +356,8 @@ def test_non_finite_trace_values_keep_the_embedded_json_valid():
     doc = parse(html.render(report))
     data = embedded_data(doc)
     assert data["trace"]["epochs"][2]["train_loss"] == "nan"
-    assert data["findings"][0]["evidence"]["loss"] == [1.0, None, 2.0, None]
+    # The same spelling of non-finite numbers as the trace and the JSON reporter.
+    assert data["findings"][0]["evidence"]["loss"] == [1.0, "inf", 2.0, "nan"]
 
 
 def test_module_tree_fallback_gives_its_reason():

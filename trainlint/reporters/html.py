@@ -19,9 +19,10 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from trainlint.model import Finding, Report, Severity
+from trainlint.model import Finding, Location, Report, Severity
 from trainlint.reporters import html_trace
-from trainlint.reporters.html_view import Chart, Table, fmt, humanize
+from trainlint.reporters.common import LineReader, SourceLines, json_safe, line_reader, project_root, shown_location
+from trainlint.reporters.html_view import Chart, Table, fmt, humanize, num
 from trainlint.reporters.svg import Series, finite, line_chart
 
 # Lines shown above and below the offending line in a finding's code excerpt.
@@ -118,10 +119,16 @@ class ReportView:
 def render(report: Report, **opts: Any) -> str:
     """The report as one HTML page.
 
-    Options: ``root`` (directory that relative finding paths are read from; default the
-    current directory), ``sources`` (``{path: text}`` used before the disk), ``title``.
+    Uses the shared reporter options ``root``, ``source_lines`` and ``show_fixes`` (see
+    ``trainlint.reporters``) and ``title``; ignores the others (``color``...).
     """
-    view = build_view(report, **opts)
+    view = build_view(
+        report,
+        root=project_root(opts),
+        read_line=line_reader(opts),
+        title=opts.get("title"),
+        show_fixes=opts.get("show_fixes", True),
+    )
     return _environment().get_template("report.html.j2").render(view=view)
 
 
@@ -138,10 +145,11 @@ def _environment() -> jinja2.Environment:
 # -- the view model -------------------------------------------------------------------------
 
 
-def build_view(report: Report, *, root: str | None = None, sources: dict[str, str] | None = None,
-               title: str | None = None, now: _dt.datetime | None = None) -> ReportView:
+def build_view(report: Report, *, root: str | None = None, read_line: LineReader | None = None,
+               title: str | None = None, show_fixes: bool = True, now: _dt.datetime | None = None) -> ReportView:
     rules = _rule_classes()
-    reader = _SourceReader(root or os.getcwd(), sources or {})
+    root = root or os.getcwd()
+    read_line = read_line or SourceLines(root)
     findings = sorted(report.findings, key=lambda f: (f.severity.rank, f.sort_key()))
     counts = report.counts()
     verdict, verdict_class, detail = _verdict(report, counts)
@@ -155,7 +163,7 @@ def build_view(report: Report, *, root: str | None = None, sources: dict[str, st
         counts=counts,
         files=list(report.files),
         rules_run=len(report.rules_run),
-        findings=[_finding_view(f, i, rules, reader) for i, f in enumerate(findings, start=1)],
+        findings=[_finding_view(f, i, rules, root, read_line, show_fixes) for i, f in enumerate(findings, start=1)],
         probe=html_trace.probe_view(report.trace) if report.trace else None,
         no_probe=inline_markup(NO_PROBE),
         rules=_rule_rows(report, rules),
@@ -218,20 +226,22 @@ def _rule_classes() -> dict[str, type]:
         return {}
 
 
-def _finding_view(finding: Finding, index: int, rules: dict[str, type], reader: _SourceReader) -> FindingView:
+def _finding_view(finding: Finding, index: int, rules: dict[str, type], root: str, read_line: LineReader,
+                  show_fixes: bool) -> FindingView:
     rule = rules.get(finding.code)
     why = rule.sections().get("Why is this bad?", "") if rule else ""
+    where = shown_location(finding.location, root)
     return FindingView(
         anchor=f"finding-{index}",
         code=finding.code,
         name=finding.name,
         severity=finding.severity.value,
         message=inline_markup(finding.message),
-        where=finding.location.display(),
-        where_breakable=Markup(str(escape(finding.location.display())).replace("/", "/<wbr>")),
-        excerpt=reader.excerpt(finding),
+        where=where,
+        where_breakable=Markup(str(escape(where)).replace("/", "/<wbr>")),
+        excerpt=excerpt(finding.location, root, read_line),
         evidence=evidence_view(finding.evidence),
-        fixes=[_fix_view(ref) for ref in finding.fixes],
+        fixes=[_fix_view(ref) for ref in finding.fixes] if show_fixes else [],
         why=prose_markup(why),
         sources=list(finding.sources),
     )
@@ -274,49 +284,21 @@ def _rule_rows(report: Report, rules: dict[str, type]) -> list[RuleRow]:
     return sorted(rows, key=lambda r: (order[r.status], r.code))
 
 
-class _SourceReader:
-    """Source lines for excerpts: from the ``sources`` option first, then from disk, each file
-    read once."""
-
-    def __init__(self, root: str, sources: dict[str, str]):
-        self.root = root
-        self.sources = sources
-        self.cache: dict[tuple[str, int | None], list[str] | str] = {}
-
-    def _lines(self, path: str, cell: int | None) -> list[str] | str:
-        key = (path, cell)
-        if key not in self.cache:
-            self.cache[key] = self._load(path, cell)
-        return self.cache[key]
-
-    def _load(self, path: str, cell: int | None) -> list[str] | str:
-        from trainlint.static.source import SourceError, read_source
-
-        if path in self.sources and cell is None:
-            return self.sources[path].splitlines()
-        full = path if os.path.isabs(path) else os.path.join(self.root, path)
+def excerpt(loc: Location, root: str, read_line: LineReader) -> Excerpt:
+    """The reported lines with ``EXCERPT_CONTEXT`` lines around them, or why there are none."""
+    if read_line(loc) is None:
+        full = loc.path if os.path.isabs(loc.path) else os.path.join(root, loc.path)
         if not os.path.isfile(full):
-            return f"{path} is not on disk here, so no excerpt is shown"
-        try:
-            source = read_source(full)
-        except SourceError as exc:
-            return f"cannot show {path}: {exc}"
-        if cell is None:
-            return source.text.splitlines()
-        if not 1 <= cell <= len(source.cells):
-            return f"{path} has no code cell {cell}"
-        return source.cells[cell - 1].splitlines()
-
-    def excerpt(self, finding: Finding) -> Excerpt:
-        loc = finding.location
-        lines = self._lines(loc.path, loc.cell)
-        if isinstance(lines, str):
-            return Excerpt(missing=lines)
-        if not 1 <= loc.line <= len(lines):
-            return Excerpt(missing=f"line {loc.line} is past the end of {loc.path} ({len(lines)} lines)")
-        last = loc.end_line if loc.end_line and loc.end_line >= loc.line else loc.line
-        lo, hi = max(1, loc.line - EXCERPT_CONTEXT), min(len(lines), last + EXCERPT_CONTEXT)
-        return Excerpt(lines=[ExcerptLine(n, lines[n - 1], loc.line <= n <= last) for n in range(lo, hi + 1)])
+            return Excerpt(missing=f"{loc.path} is not on disk here, so no excerpt is shown")
+        return Excerpt(missing=f"line {loc.line} is not in {loc.path} as it is on disk now")
+    last = loc.end_line if loc.end_line and loc.end_line >= loc.line else loc.line
+    lines = []
+    for n in range(max(1, loc.line - EXCERPT_CONTEXT), last + EXCERPT_CONTEXT + 1):
+        text = read_line(Location(loc.path, n, cell=loc.cell))
+        if text is None:
+            break  # past the end of the file
+        lines.append(ExcerptLine(n, text, loc.line <= n <= last))
+    return Excerpt(lines=lines)
 
 
 # -- evidence -------------------------------------------------------------------------------
@@ -327,16 +309,17 @@ def _is_number(value: Any) -> bool:
 
 
 def _is_curve(value: Any) -> bool:
+    """A list of numbers (None, NaN and the trace's "nan"/"inf" strings allowed as gaps)."""
     return (
         isinstance(value, list)
         and len(value) >= CURVE_MIN_POINTS
-        and all(_is_number(v) or v is None for v in value)
+        and all(v is None or num(v) is not None for v in value)
         and any(_is_number(v) for v in value)
     )
 
 
 def _curve_points(values: list) -> list[tuple[float, float]]:
-    return [(i + 1, v if _is_number(v) else math.nan) for i, v in enumerate(values)]
+    return [(i + 1, math.nan if num(v) is None else num(v)) for i, v in enumerate(values)]
 
 
 def evidence_view(evidence: dict[str, Any]) -> Evidence:
@@ -396,18 +379,8 @@ def prose_markup(text: str) -> Markup:
     return Markup("".join(f"<p>{inline_markup(p)}</p>" for p in paragraphs))
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None  # JSON has no NaN/inf; null keeps the document parseable by any reader
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 def embedded_json(data: dict[str, Any]) -> Markup:
     """JSON for a ``<script type="application/json">`` block: ``<``, ``>`` and ``&`` escaped
     as unicode escapes, so no string in it can close the script element."""
-    text = json.dumps(_json_safe(data), allow_nan=False, default=str, separators=(",", ":"))
+    text = json.dumps(json_safe(data), allow_nan=False, default=str, separators=(",", ":"))
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))

@@ -1,0 +1,365 @@
+"""What the schedule, optimizer, loop, model and regularization rules ask of a training script.
+
+Built on the static facts: which optimizer steps where, which model an optimizer trains, which
+forward passes evaluate, what mode (train/eval) a model is in at each event, and how arguments
+read in the user's own words. Every helper answers None or "unknown" rather than guess, so the
+rules built on them stay quiet when the facts cannot tell.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Iterator
+
+from trainlint.static import MISSING, Event, FileFacts, LoopCtx, Obj
+from trainlint.static import kinds
+
+from trainlint.rules._source_index import index_of
+
+TRAIN, EVAL, UNKNOWN = "train", "eval", "unknown"
+
+# Function names that say "this evaluates" in real scripts (evaluate, validate, test, predict...).
+EVAL_FUNCTION_RE = re.compile(r"(^|_)(eval|evaluate|evaluation|valid|validate|validation|val|test|"
+                              r"testing|predict|prediction|inference|infer|score)(_|$)", re.I)
+# PyTorch's defaults for the learning rate, shown when the call leaves lr out.
+DEFAULT_LR = {"Adam": 0.001, "AdamW": 0.001, "Adamax": 0.002, "NAdam": 0.002, "RAdam": 0.001,
+              "Adagrad": 0.01, "Adadelta": 1.0, "RMSprop": 0.01, "Rprop": 0.01, "ASGD": 0.01,
+              "SGD": 0.001, "SparseAdam": 0.001}
+RECURRENT = kinds.LAYERS_RECURRENT
+MODE_LAYERS = kinds.LAYERS_DROPOUT | kinds.LAYERS_NORM
+
+
+def source(node: ast.AST | None, limit: int = 60) -> str:
+    """The user's own spelling of an expression, shortened for a message."""
+    if node is None:
+        return "?"
+    text = ast.unparse(node)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def all_nodes(facts: FileFacts) -> Iterator[ast.AST]:
+    """Every node of the file's tree (nothing for a file that did not parse)."""
+    return ast.walk(facts.tree) if facts.tree is not None else iter(())
+
+
+def event_index(facts: FileFacts) -> dict[int, int]:
+    """Position of each event (by id) in execution order."""
+    return {id(e): i for i, e in enumerate(facts.events)}
+
+
+def created(objs: Iterable[Obj]) -> list[Obj]:
+    """Objects the file really creates (not guessed from a parameter's name)."""
+    return [o for o in objs if not o.inferred and o.node is not None]
+
+
+# -- optimizers and what they train ---------------------------------------------------------------
+
+def optimizer_steps(facts: FileFacts, opt: Obj | None = None) -> list[Event]:
+    """``opt.step()`` events, and AMP's ``scaler.step(opt)``; every optimizer's when opt is None."""
+    out = []
+    for e in facts.events:
+        if e.method != "step":
+            continue
+        if e.receiver is not None and e.receiver.kind == "optimizer":
+            if opt is None or e.receiver is opt:
+                out.append(e)
+        elif any(a is not None and a.kind == "optimizer" and (opt is None or a is opt) for a in e.args):
+            out.append(e)
+    return out
+
+
+def stepped_optimizer(e: Event) -> Obj | None:
+    if e.receiver is not None and e.receiver.kind == "optimizer":
+        return e.receiver
+    return next((a for a in e.args if a is not None and a.kind == "optimizer"), None)
+
+
+def backward_events(facts: FileFacts) -> list[Event]:
+    """Calls that compute gradients: ``loss.backward()``, ``accelerator.backward(loss)``,
+    ``torch.autograd.grad(...)``."""
+    return [e for e in facts.events
+            if e.method == "backward" or (e.qualname or "").endswith(("autograd.backward", "autograd.grad"))]
+
+
+def trained_model(facts: FileFacts, opt: Obj) -> Obj | None:
+    """The model whose ``parameters()`` the optimizer was given, when the facts show it."""
+    params = opt.arg_obj("params", 0)
+    if params is None:
+        return None
+    lineage = list(params.lineage())
+    for kind in ("model", "layer"):  # a bare nn.Linear is the whole model of many tutorials
+        for obj in lineage:
+            if obj.kind == kind:
+                return obj
+    return None
+
+
+def scheduler_optimizer(sched: Obj) -> Obj | None:
+    opt = sched.arg_obj("optimizer", 0)
+    return opt if opt is not None and opt.kind == "optimizer" else None
+
+
+def lr_text(opt: Obj) -> str:
+    """``0.001`` / ``args.lr``: the learning rate as the call gives it (or PyTorch's default)."""
+    value = opt.literal("lr", 1)
+    if value is not MISSING:
+        return repr(value) if not isinstance(value, str) else value
+    node = opt.arg("lr", 1)
+    if node is not None:
+        return source(node)
+    default = DEFAULT_LR.get(opt.type_name)
+    return repr(default) if default is not None else "default"
+
+
+def lr_value(opt: Obj):
+    value = opt.literal("lr", 1)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if opt.arg("lr", 1) is None:
+        return DEFAULT_LR.get(opt.type_name)
+    return None
+
+
+def outermost_loop(e: Event, kind: str) -> LoopCtx | None:
+    return next((loop for loop in e.loops if loop.kind == kind), None)
+
+
+def epochs_of(steps: Iterable[Event]) -> tuple[LoopCtx | None, int | None]:
+    """The epoch loop around optimizer steps and its iteration count (None when unknown)."""
+    loop = None
+    for e in steps:
+        candidate = outermost_loop(e, "epoch")
+        if candidate is not None:
+            loop = candidate
+            if candidate.count is not None:
+                return candidate, candidate.count
+    return loop, None
+
+
+def opaque_kwargs(facts: FileFacts, call: ast.Call) -> bool:
+    """The call spreads ``**something`` whose keys the facts cannot list (a parameter, a
+    ``dict(...)`` call, a conditional). Only names bound solely to ``{...}`` displays are known."""
+    index = index_of(facts)
+    for kw in call.keywords:
+        if kw.arg is not None:
+            continue
+        if not isinstance(kw.value, ast.Name):
+            return True
+        assigned = index.assignments.get(kw.value.id, [])
+        if not assigned or any(a.unpacked or not isinstance(a.value, ast.Dict) for a in assigned):
+            return True
+        scope = index.scope_of(call)
+        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            params = {a.arg for a in scope.args.args + scope.args.kwonlyargs + scope.args.posonlyargs}
+            if scope.args.kwarg is not None:
+                params.add(scope.args.kwarg.arg)
+            if kw.value.id in params:
+                return True
+    return False
+
+
+# -- models -----------------------------------------------------------------------------------------
+
+def mode_layers(model: Obj) -> list[Obj] | None:
+    """Layers that behave differently in train and eval mode (dropout, batch norm, recurrent
+    layers with dropout); None when the model's layers are unknown (an import, a hub model)."""
+    if model.type_name != "Sequential" and model.class_info is None:
+        if (model.qualname or "").startswith(("torchvision.models", "timm.")):
+            return []  # all of them carry batch norm or dropout, but not as layers we can name
+        return None
+    out = []
+    for layer in model.layers:
+        if layer.type_name in MODE_LAYERS:
+            out.append(layer)
+        elif layer.type_name in RECURRENT:
+            dropout = layer.literal("dropout", default=0)
+            if isinstance(dropout, (int, float)) and dropout > 0:
+                out.append(layer)
+    return out
+
+
+def has_mode_layers(model: Obj) -> bool:
+    layers = mode_layers(model)
+    if layers is None:
+        return False
+    return bool(layers) or (model.qualname or "").startswith(("torchvision.models", "timm."))
+
+
+def describe_layers(layers: list[Obj]) -> str:
+    names = []
+    for layer in layers:
+        if layer.type_name not in names:
+            names.append(layer.type_name)
+    return " and ".join(f"{n}" for n in names) if names else "dropout/batch-norm"
+
+
+def forward_events(facts: FileFacts, model: Obj) -> list[Event]:
+    """Calls of the model itself (``model(x)``, ``self.model(x)``)."""
+    return [e for e in facts.events if e.result is not None and e.result.called is model]
+
+
+def called_object(obj: Obj | None, depth: int = 6) -> Obj | None:
+    """The model, layer or loss whose call produced ``obj``, following plain operations
+    (``.squeeze()``, indexing, arithmetic) but not into another call's inputs."""
+    for _ in range(depth):
+        if obj is None:
+            return None
+        if obj.called is not None:
+            return obj.called
+        if obj.kind not in ("value", "part"):
+            return None
+        nxt = obj.origin if obj.kind == "part" else (obj.inputs[0] if obj.inputs else None)
+        obj = nxt
+    return None
+
+
+# -- train / eval mode ------------------------------------------------------------------------------
+
+def mode_set(e: Event, model: Obj) -> str | None:
+    """What a ``model.train()`` / ``model.eval()`` event sets: train, eval, unknown (a
+    non-literal ``train(flag)``, or a call under an ``if``); None for other events."""
+    if e.receiver is not model or e.method not in ("train", "eval"):
+        return None
+    if e.method == "eval":
+        mode = EVAL
+    else:
+        args = list(e.node.args) + [k.value for k in e.node.keywords if k.arg == "mode"]
+        if not args:
+            mode = TRAIN
+        elif isinstance(args[0], ast.Constant) and isinstance(args[0].value, bool):
+            mode = TRAIN if args[0].value else EVAL
+        else:
+            mode = UNKNOWN
+    return UNKNOWN if e.guards else mode
+
+
+def walk_roots(facts: FileFacts) -> list[int]:
+    """Indices where the walk of an uncalled function begins: the mode a model is in there is
+    unknown, since the caller lives in another file."""
+    starts = []
+    current = None
+    for i, e in enumerate(facts.events):
+        if not e.via and e.function is not None:
+            if e.function != current:
+                starts.append(i)
+                current = e.function
+        elif not e.via and e.function is None:
+            current = None
+    return starts
+
+
+def modes_before(facts: FileFacts, model: Obj) -> list[str]:
+    """For each event, the mode ``model`` is in when it runs (linear order, first pass)."""
+    resets = set(walk_roots(facts))
+    state = TRAIN  # modules are created in training mode
+    out = []
+    for i, e in enumerate(facts.events):
+        if i in resets:
+            state = UNKNOWN
+        out.append(state)
+        change = mode_set(e, model)
+        if change is not None:
+            state = change
+    return out
+
+
+def loop_span(facts: FileFacts, loop: LoopCtx) -> tuple[int, int] | None:
+    """First and last event index inside ``loop`` (events of one loop are contiguous)."""
+    idx = [i for i, e in enumerate(facts.events) if loop in e.loops]
+    return (idx[0], idx[-1]) if idx else None
+
+
+def training_loops(facts: FileFacts) -> list[LoopCtx]:
+    """Loops whose body steps an optimizer (directly or through an inlined call)."""
+    out: list[LoopCtx] = []
+    for e in optimizer_steps(facts):
+        for loop in e.loops:
+            if loop not in out:
+                out.append(loop)
+    return out
+
+
+def train_loaders(facts: FileFacts) -> list[Obj]:
+    """Loaders iterated by a batch loop in which an optimizer steps. A helper called with the
+    training and the validation loader, stepping only under ``if train:``, trains on neither
+    for sure: when one loop iterates several loaders, only unconditional steps count."""
+    loaders_of_node: dict[int, set[int]] = {}
+    for loop in facts.loops:
+        if loop.kind == "batch" and loop.iterates is not None:
+            loaders_of_node.setdefault(id(loop.node), set()).add(id(loop.iterates))
+    out: list[Obj] = []
+    for step in optimizer_steps(facts):
+        for loop in step.loops:
+            if loop.kind != "batch" or loop.iterates is None or loop.iterates in out:
+                continue
+            if step.guards and len(loaders_of_node.get(id(loop.node), ())) > 1:
+                continue
+            out.append(loop.iterates)
+    return out
+
+
+def evaluation_forwards(facts: FileFacts, model: Obj) -> Iterator[tuple[Event, LoopCtx | None]]:
+    """Forward passes of ``model`` that evaluate it. Inside a loop that trains (steps an
+    optimizer or computes gradients) only a no_grad forward outside any batch loop counts (the
+    full-batch validation of an epoch loop); elsewhere a forward under no_grad, in an
+    evaluation-named function, or in a batch loop over a loader that does not train counts.
+    Forwards over a training loader never do. Yields (event, its batch loop or None)."""
+    training = set(map(id, training_loops(facts))) | {id(loop) for e in backward_events(facts) for loop in e.loops}
+    trainers = set(map(id, train_loaders(facts)))
+    for e in forward_events(facts, model):
+        batch = e.in_loop("batch")
+        if batch is not None and (id(batch) in training or id(batch.iterates) in trainers):
+            continue
+        inner = e.loops[-1] if e.loops else None
+        if inner is not None and id(inner) in training:
+            if e.no_grad and batch is None:
+                yield e, None
+            continue
+        functions = [e.function] + [c.func.id for c in e.via if isinstance(c.func, ast.Name)]
+        named_eval = any(f and EVAL_FUNCTION_RE.search(f) for f in functions)
+        if e.no_grad or named_eval or batch is not None:
+            yield e, batch
+
+
+def grad_mode_unknown(facts: FileFacts, node: ast.AST) -> bool:
+    """The node runs under ``torch.set_grad_enabled(flag)`` / ``torch.enable_grad()`` whose
+    effect the facts cannot decide (the phase loop of the transfer-learning tutorial)."""
+    index = index_of(facts)
+    current = index.parents.get(node)
+    while current is not None:
+        if isinstance(current, (ast.With, ast.AsyncWith)):
+            for item in current.items:
+                expr = item.context_expr
+                if isinstance(expr, ast.Call):
+                    name = facts.qualname(expr.func) or ""
+                    if name.endswith(("set_grad_enabled", "enable_grad")):
+                        return True
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return False
+        current = index.parents.get(current)
+    return False
+
+
+def submodules(facts: FileFacts) -> set[int]:
+    """Ids of models that are parts of another model (a Sequential stored on a module, a
+    Sequential inside a Sequential)."""
+    out: set[int] = set()
+    for m in facts.objects_of("model"):
+        parts = list(m.attrs.values()) if m.class_info is not None else []
+        if m.type_name == "Sequential":
+            parts += list(m.arg_objs.values())
+        out |= {id(p) for p in parts if p.kind == "model"}
+    return out
+
+
+def trained_models(facts: FileFacts) -> list[Obj]:
+    """Created models that are not parts of another model, and layers an optimizer trains on
+    their own (``model = nn.Linear(10, 1)``)."""
+    inner = submodules(facts)
+    out = [m for m in created(facts.objects_of("model")) if id(m) not in inner]
+    for opt in facts.objects_of("optimizer"):
+        trained = trained_model(facts, opt)
+        if trained is not None and trained.kind == "layer" and trained not in out and not trained.inferred:
+            out.append(trained)
+    return out

@@ -1,0 +1,504 @@
+"""The training loop's bookkeeping: train/eval mode, clearing gradients, no_grad evaluation,
+and shuffling the data the optimizer learns from."""
+
+from __future__ import annotations
+
+import ast
+
+from trainlint.model import FixRef, Severity
+from trainlint.rule import Rule
+from trainlint.rules._source_index import index_of
+from trainlint.rules._training import (
+    EVAL, TRAIN, RECURRENT, all_nodes, backward_events, event_index,
+    evaluation_forwards, grad_mode_unknown, has_mode_layers, mode_layers, mode_set, modes_before,
+    loop_span, optimizer_steps, outermost_loop, opaque_kwargs, source, stepped_optimizer,
+    train_loaders, trained_model, trained_models,
+)
+from trainlint.static import MISSING, Event, FileFacts, Obj
+
+
+def mode_consequence(model: Obj) -> str:
+    """What a train/eval mix-up changes for this model's layers, in a few words."""
+    layers = mode_layers(model) or []
+    kinds = {layer.type_name for layer in layers}
+    parts = []
+    if any("Dropout" in k or k in RECURRENT for k in kinds):
+        parts.append("dropout")
+    if any("Norm" in k for k in kinds):
+        parts.append("batch norm")
+    return " and ".join(parts) if parts else "dropout and batch norm"
+
+
+def loader_name(loop) -> str | None:
+    return loop.iterates.name if loop is not None and loop.iterates is not None else None
+
+
+class MissingEvalMode(Rule):
+    """
+    ## What it does
+    Flags the evaluation of a model that has dropout or batch-norm layers (a forward pass under
+    `torch.no_grad()`, in a function named like `evaluate`/`validate`/`test`, or over a loader the
+    optimizer does not train on) while the model is still in training mode: `model.eval()` was
+    not called before it. Models without such layers are left alone, since `eval()` changes
+    nothing for them.
+
+    ## Why is this bad?
+    In training mode dropout keeps zeroing random activations and batch norm normalises with the
+    statistics of the current batch and keeps updating its running averages with the evaluation
+    data. Validation scores become noisy and pessimistic, and model selection based on them
+    picks the wrong epoch.
+
+    ## Example
+    ```python
+    import torch
+
+    model = torch.nn.Sequential(torch.nn.Linear(10, 32), torch.nn.Dropout(0.5), torch.nn.Linear(32, 2))
+    correct = 0
+    with torch.no_grad():
+        for x, y in val_loader:
+            correct += (model(x).argmax(1) == y).sum().item()
+    ```
+
+    ## Use instead
+    ```python
+    import torch
+
+    model = torch.nn.Sequential(torch.nn.Linear(10, 32), torch.nn.Dropout(0.5), torch.nn.Linear(32, 2))
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for x, y in val_loader:
+            correct += (model(x).argmax(1) == y).sum().item()
+    ```
+    """
+
+    code = "TL501"
+    name = "missing-eval-mode"
+    severity = Severity.ERROR
+    techniques = ("eval-mode",)
+
+    def check_static(self, ctx):
+        facts = ctx.facts
+        order = event_index(facts)
+        for model in trained_models(facts):
+            if not has_mode_layers(model):
+                continue
+            modes = modes_before(facts, model)
+            for e, batch in evaluation_forwards(facts, model):
+                if modes[order[id(e)]] != TRAIN:
+                    continue
+                over = f" over `{loader_name(batch)}`" if loader_name(batch) else ""
+                params = {"model": model.name}
+                if loader_name(batch):
+                    params["val_loader"] = loader_name(batch)
+                yield ctx.finding(
+                    e.node,
+                    f"`{model.name}` is evaluated here{over} in training mode (no `{model.name}.eval()` "
+                    f"before it): its {mode_consequence(model)} still behave as in training, so the "
+                    f"scores are noisy and batch-norm statistics absorb evaluation data",
+                    evidence={"model": model.name, "loader": loader_name(batch), "line": e.line},
+                    fixes=[FixRef("eval-mode", params)],
+                )
+                break
+
+
+def _last_eval_before(facts: FileFacts, model: Obj, end: int) -> Event | None:
+    for e in reversed(facts.events[:end]):
+        change = mode_set(e, model)
+        if change is not None:
+            return e if change == EVAL else None
+    return None
+
+
+class MissingTrainMode(Rule):
+    """
+    ## What it does
+    Flags `model.eval()` inside the epoch loop (often at the top of an evaluation function
+    called from it) when nothing switches the model back with `model.train()` before the next
+    optimizer step, so that every epoch after the first evaluation trains in evaluation mode.
+    Only for models with dropout or batch-norm layers.
+
+    ## Why is this bad?
+    After the first validation pass dropout is switched off and batch norm stops updating its
+    statistics for the rest of training: the model silently loses its regularisation and its
+    normalisation drifts, and the run behaves differently from the one you think you wrote.
+
+    ## Example
+    ```python
+    import torch
+
+    model = torch.nn.Sequential(torch.nn.Linear(10, 32), torch.nn.Dropout(0.5), torch.nn.Linear(32, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for epoch in range(10):
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            for x, y in val_loader:
+                print((model(x).argmax(1) == y).float().mean())
+    ```
+
+    ## Use instead
+    ```python
+    import torch
+
+    model = torch.nn.Sequential(torch.nn.Linear(10, 32), torch.nn.Dropout(0.5), torch.nn.Linear(32, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for epoch in range(10):
+        model.train()
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            for x, y in val_loader:
+                print((model(x).argmax(1) == y).float().mean())
+    ```
+    """
+
+    code = "TL502"
+    name = "missing-train-mode"
+    severity = Severity.ERROR
+    techniques = ("train-mode",)
+
+    def check_static(self, ctx):
+        facts = ctx.facts
+        order = event_index(facts)
+        for model in trained_models(facts):
+            if not has_mode_layers(model):
+                continue
+            steps = [s for s in optimizer_steps(facts)
+                     if stepped_optimizer(s) is not None and trained_model(facts, stepped_optimizer(s)) is model]
+            found = self._first_step_in_eval(facts, model, steps, order)
+            if found is None:
+                continue
+            setter, step, loop, first_epoch = found
+            when = "from the first epoch on" if first_epoch else "from the second epoch on"
+            opt = stepped_optimizer(step)
+            yield ctx.finding(
+                setter.node,
+                f"`{source(setter.node.func)}()` leaves `{model.name}` in evaluation mode and nothing "
+                f"switches it back before `{opt.name}.step()` (line {step.line}) in the epoch loop at "
+                f"line {loop.line}: {when} `{model.name}` trains with {mode_consequence(model)} "
+                f"in evaluation behaviour",
+                evidence={"model": model.name, "eval_line": setter.line, "step_line": step.line,
+                          "epoch_loop_line": loop.line},
+                fixes=[FixRef("train-mode", {"model": model.name, "optimizer": opt.name})],
+            )
+
+    @staticmethod
+    def _first_step_in_eval(facts, model, steps, order):
+        """(eval event, step, epoch loop, in the first epoch?) for the first optimizer step that
+        runs in evaluation mode when the epoch loop body is run twice."""
+        step_ids = {id(s) for s in steps}
+        modes = modes_before(facts, model)
+        seen_loops = []
+        for step in steps:
+            loop = outermost_loop(step, "epoch")
+            if loop is None or loop in seen_loops:
+                continue
+            seen_loops.append(loop)
+            span = loop_span(facts, loop)
+            if span is None:
+                continue
+            start, end = span
+            state = modes[start]
+            setter = _last_eval_before(facts, model, start) if state == EVAL else None
+            for first_epoch in (True, False):
+                for i in range(start, end + 1):
+                    e = facts.events[i]
+                    if id(e) in step_ids and state == EVAL and setter is not None:
+                        return setter, e, loop, first_epoch
+                    change = mode_set(e, model)
+                    if change is not None:
+                        state = change
+                        setter = e if change == EVAL else None
+        return None
+
+
+def _grad_clearing_nodes(facts: FileFacts) -> list[ast.AST]:
+    """``p.grad = None`` assignments and ``p.grad.zero_()`` / ``.detach_()`` calls."""
+    found = []
+    for node in all_nodes(facts):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr == "grad"
+                                                for t in node.targets):
+            found.append(node)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("zero_", "detach_", "fill_") and ".grad" in ast.unparse(node.func.value) + ".":
+            found.append(node)
+    return found
+
+
+def _clears_in_loop(facts: FileFacts, loop, zero_events, clearing_nodes) -> bool:
+    if any(loop in z.loops for z in zero_events):
+        return True
+    index = index_of(facts)
+    functions = {e.function for e in facts.events if loop in e.loops and e.function}
+    lo, hi = loop.node.lineno, loop.node.end_lineno or loop.node.lineno
+    for node in clearing_nodes:
+        scope = index.scope_of(node)
+        if lo <= node.lineno <= hi and scope is index.scope_of(loop.node):
+            return True
+        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and scope.name in functions:
+            return True
+    return False
+
+
+class MissingZeroGrad(Rule):
+    """
+    ## What it does
+    Flags an optimizer step in a loop that computes gradients (`backward()`) but never clears
+    them in that loop: no `optimizer.zero_grad()` (with or without `set_to_none`), no
+    `model.zero_grad()`, no `p.grad = None`. Gradient accumulation, where `zero_grad()` runs
+    under an `if (i + 1) % k == 0` next to the step, is fine and not flagged.
+
+    ## Why is this bad?
+    `backward()` adds to `.grad`, it does not overwrite it. Without clearing, every step uses
+    the sum of all gradients since the last clear: the effective learning rate grows with each
+    batch and the updates point in a stale, ever-larger direction. Training diverges or crawls,
+    with no error message.
+
+    ## Example
+    ```python
+    import torch
+
+    model = torch.nn.Linear(10, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    for epoch in range(10):
+        for x, y in loader:
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            optimizer.step()
+    ```
+
+    ## Use instead
+    ```python
+    import torch
+
+    model = torch.nn.Linear(10, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    for epoch in range(10):
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            optimizer.step()
+    ```
+    """
+
+    code = "TL503"
+    name = "missing-zero-grad"
+    severity = Severity.ERROR
+    techniques = ("zero-grad",)
+
+    def check_static(self, ctx):
+        facts = ctx.facts
+        zero_events = [e for e in facts.events if e.method == "zero_grad"]
+        clearing = _grad_clearing_nodes(facts)
+        backward = backward_events(facts)
+        reported: set[int] = set()
+        for step in optimizer_steps(facts):
+            if not step.loops or id(step.node) in reported:
+                continue
+            own_step = step.receiver is not None and step.receiver.kind == "optimizer"
+            if own_step and (step.node.args or step.node.keywords):
+                continue  # step(closure): the closure clears gradients itself
+            loop = step.loops[-1]
+            if not any(loop in b.loops for b in backward):
+                continue
+            if _clears_in_loop(facts, loop, zero_events, clearing):
+                continue
+            enclosing = step.loops[:-1]
+            outer = next((z for z in zero_events if any(c in z.loops for c in enclosing)), None)
+            opt = stepped_optimizer(step)
+            name = opt.name if opt is not None else "optimizer"
+            if outer is not None:
+                detail = (f"gradients are only cleared once per outer iteration (line {outer.line}), "
+                          f"so inside the loop at line {loop.line} every step adds up all gradients "
+                          f"since then")
+            else:
+                detail = (f"gradients are never cleared in the loop at line {loop.line}, so every "
+                          f"step adds up all gradients computed so far")
+            reported.add(id(step.node))
+            model = trained_model(facts, opt) if opt is not None else None
+            params = {"optimizer": name}
+            if model is not None:
+                params["model"] = model.name
+            yield ctx.finding(
+                step.node,
+                f"`{name}.step()` runs without `{name}.zero_grad()`: {detail}",
+                evidence={"optimizer": name, "loop_line": loop.line,
+                          "zero_grad_line": outer.line if outer is not None else None},
+                fixes=[FixRef("zero-grad", params)],
+            )
+
+
+def _uses_volatile(facts: FileFacts) -> bool:
+    """Pre-0.4 code evaluates with ``Variable(x, volatile=True)`` instead of no_grad."""
+    return any(isinstance(n, ast.keyword) and n.arg == "volatile" for n in all_nodes(facts))
+
+
+class EvaluationWithoutNoGrad(Rule):
+    """
+    ## What it does
+    Flags a forward pass over an evaluation loader (a batch loop over a loader the optimizer
+    does not train on, with no `backward()` in it) that is not under `torch.no_grad()` or
+    `torch.inference_mode()`, not in a function decorated with either, and not in pre-0.4 code
+    that uses `volatile=True`.
+
+    ## Why is this bad?
+    Outside no_grad every evaluation batch records the autograd graph and keeps its activations
+    alive: evaluation is slower, uses several times the memory it needs (often the cause of an
+    out-of-memory error at validation time), and accumulating losses or outputs in a list keeps
+    every batch's graph alive until the list is dropped.
+
+    ## Example
+    ```python
+    import torch
+    from torch.utils.data import DataLoader
+
+    val_loader = DataLoader(val_set, batch_size=256)
+    model = torch.nn.Sequential(torch.nn.Linear(10, 2))
+    model.eval()
+    losses = []
+    for x, y in val_loader:
+        losses.append(torch.nn.functional.cross_entropy(model(x), y))
+    ```
+
+    ## Use instead
+    ```python
+    import torch
+    from torch.utils.data import DataLoader
+
+    val_loader = DataLoader(val_set, batch_size=256)
+    model = torch.nn.Sequential(torch.nn.Linear(10, 2))
+    model.eval()
+    losses = []
+    with torch.no_grad():
+        for x, y in val_loader:
+            losses.append(torch.nn.functional.cross_entropy(model(x), y))
+    ```
+    """
+
+    code = "TL504"
+    name = "evaluation-without-no-grad"
+    severity = Severity.WARNING
+    techniques = ("no-grad",)
+
+    def check_static(self, ctx):
+        facts = ctx.facts
+        if _uses_volatile(facts):
+            return
+        reported = set()
+        for model in trained_models(facts):
+            for e, batch in evaluation_forwards(facts, model):
+                if batch is None or e.no_grad or batch in reported or grad_mode_unknown(facts, e.node):
+                    continue
+                reported.add(batch)
+                name = loader_name(batch)
+                over = f"over `{name}` " if name else ""
+                yield ctx.finding(
+                    e.node,
+                    f"`{source(e.node)}` evaluates `{model.name}` {over}outside `torch.no_grad()`: "
+                    f"every batch records an autograd graph, costing memory and time for gradients "
+                    f"nobody uses",
+                    evidence={"model": model.name, "loader": name, "loop_line": batch.line},
+                    fixes=[FixRef("no-grad", {"model": model.name, **({"val_loader": name} if name else {})})],
+                )
+
+
+def _is_iterable_dataset(facts: FileFacts, loader: Obj) -> bool:
+    dataset = loader.arg_obj("dataset", 0)
+    if dataset is None:
+        return False
+    for obj in dataset.lineage():
+        if obj.class_info is not None and any("IterableDataset" in b for b in obj.class_info.bases):
+            return True
+        if "Iterable" in (obj.qualname or ""):
+            return True
+    return False
+
+
+class UnshuffledTrainLoader(Rule):
+    """
+    ## What it does
+    Flags the DataLoader iterated by the loop in which the optimizer steps when it is created
+    without `shuffle=True` and without a `sampler` or `batch_sampler`. Stays quiet when shuffling
+    is decided elsewhere: `shuffle=args.shuffle`, loader options from a dict the script does not
+    spell out, an `IterableDataset`, `batch_size=None`, or a recurrent model fed in order on
+    purpose (`shuffle=False` written out).
+
+    ## Why is this bad?
+    Without shuffling every epoch presents the same batches in the same order. Data files are
+    often sorted (by class, by date, by source), so the model sees long runs of one kind of
+    example, gradient steps are biased towards whatever came last, and the fixed batch
+    composition removes the noise that helps SGD generalise.
+
+    ## Example
+    ```python
+    import torch
+    from torch.utils.data import DataLoader
+
+    model = torch.nn.Linear(10, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    train_loader = DataLoader(train_set, batch_size=32)
+    for epoch in range(10):
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+    ```
+
+    ## Use instead
+    ```python
+    import torch
+    from torch.utils.data import DataLoader
+
+    model = torch.nn.Linear(10, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    train_loader = DataLoader(train_set, batch_size=32, shuffle=True)
+    for epoch in range(10):
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+    ```
+    """
+
+    code = "TL505"
+    name = "unshuffled-train-loader"
+    severity = Severity.WARNING
+    techniques = ("shuffle-train",)
+
+    def check_static(self, ctx):
+        facts = ctx.facts
+        recurrent = any(layer.type_name in RECURRENT for m in facts.objects_of("model") for layer in m.layers)
+        for loader in train_loaders(facts):
+            if loader.inferred or loader.node is None or not isinstance(loader.node, ast.Call):
+                continue
+            shuffle = loader.literal("shuffle", 2)
+            if shuffle is True:
+                continue
+            if shuffle is MISSING and loader.has_arg("shuffle", 2):
+                continue
+            if loader.has_arg("sampler", 3) or loader.has_arg("batch_sampler", 4):
+                continue
+            if opaque_kwargs(facts, loader.node) or _is_iterable_dataset(facts, loader):
+                continue
+            if loader.has_arg("batch_size", 1) and loader.literal("batch_size", 1) is None:
+                continue
+            if shuffle is False and recurrent:
+                continue
+            how = "with `shuffle=False`" if shuffle is False else "without `shuffle=True`"
+            loop = next(c for c in facts.loops if c.iterates is loader and c.kind == "batch")
+            yield ctx.finding(
+                loader.node,
+                f"`{loader.name}` feeds the training loop at line {loop.line} but is created {how} "
+                f"or a sampler: every epoch presents the same batches in the same order",
+                evidence={"loader": loader.name, "loop_line": loop.line,
+                          "shuffle": None if shuffle is MISSING else shuffle},
+                fixes=[FixRef("shuffle-train", {"train_loader": loader.name})],
+            )

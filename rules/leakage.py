@@ -36,9 +36,37 @@ class Split:
     def label(self) -> str:
         return f"`{self.obj.type_name}` at line {self.node.lineno}"
 
-    def receives(self, source: Obj) -> bool:
-        """The data split here was computed from ``source``."""
-        return any(source is o for d in self.inputs for o in d.lineage())
+    def receives(self, matches) -> bool:
+        """The data split here was computed from an object for which ``matches(obj)`` holds."""
+        return any(matches(o) for d in self.inputs for o in data_lineage(d))
+
+
+# Methods whose receiver is a fitted estimator, not data: the data flows in through the arguments.
+ESTIMATOR_METHODS = {"fit", "transform", "fit_transform", "fit_resample", "fit_sample", "inverse_transform"}
+
+
+def data_lineage(obj: Obj):
+    """The objects ``obj``'s data was computed from, like ``Obj.lineage`` but not through fitted
+    estimators: ``scaler.transform(X_rest)`` comes from ``X_rest``, not from the rows the scaler
+    was fitted on."""
+    seen: set[int] = set()
+    stack = [obj]
+    while stack:
+        current = stack.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        node = current.node
+        method = node.func.attr if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) else None
+        if current.kind == "value" and method in ESTIMATOR_METHODS:
+            if method != "fit":
+                stack.extend(current.inputs[1:])  # inputs[0] is the estimator
+            continue
+        if current.origin is not None:
+            stack.append(current.origin)
+        stack.extend(current.inputs)
+        stack.extend(current.arg_objs.values())
 
 
 def event_order(facts: FileFacts) -> dict[int, int]:
@@ -67,12 +95,18 @@ def splits(facts: FileFacts) -> list[Split]:
     return out
 
 
-def later_split_of(facts: FileFacts, sources: list[Obj], after: int) -> Split | None:
-    """The first split, run after position ``after``, whose data comes from one of ``sources``."""
+def later_split_of(facts: FileFacts, matches, after: int) -> Split | None:
+    """The first split, run after position ``after``, whose data comes from an object for
+    which ``matches(obj)`` holds."""
     for split in sorted(splits(facts), key=lambda s: s.order):
-        if split.order > after and any(split.receives(s) for s in sources):
+        if split.order > after and split.receives(matches):
             return split
     return None
+
+
+def is_object(*sources: Obj | None):
+    wanted = {id(s) for s in sources if s is not None}
+    return lambda obj: id(obj) in wanted
 
 
 def source_text(node: ast.AST | None, limit: int = 40) -> str:
@@ -177,8 +211,7 @@ class PreprocessingFitBeforeSplit(Rule):
             data_node = event.node.args[0] if event.node.args else None
             if event.receiver.type_name in ENCODERS and only_labels(data_node):
                 continue  # encoding the label vocabulary leaks nothing about held-out rows
-            sources = [o for o in (event.result, event.args[0] if event.args else None) if o is not None]
-            split = later_split_of(facts, sources, position)
+            split = later_split_of(facts, self.fitted_data(event, data_node), position)
             if split is None:
                 continue
             reported.add(id(event.node))
@@ -194,14 +227,35 @@ class PreprocessingFitBeforeSplit(Rule):
                               fixes=[self.fix(split, data_node, pre)])
         yield from self.manual_normalisation(ctx, reported)
 
+    @staticmethod
+    def fitted_data(event: Event, data_node: ast.expr | None):
+        """What carries the fitted rows onward: the output of ``fit_transform``, the data given
+        to ``fit`` itself, or ``<the same preprocessor>.transform(<the same expression>)``."""
+        pre = event.receiver
+        fitted = event.args[0] if event.args else None
+        result = event.result if event.method == "fit_transform" else None
+        same_data = ast.unparse(data_node) if data_node is not None else None
+
+        def matches(obj: Obj) -> bool:
+            if obj is fitted or obj is result:
+                return True
+            node = obj.node
+            if obj.kind != "value" or not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute) \
+                    or node.func.attr != "transform" or not node.args or ast.unparse(node.args[0]) != same_data:
+                return False
+            return bool(obj.inputs) and any(o is pre for o in obj.inputs[0].lineage())
+
+        return matches
+
     def manual_normalisation(self, ctx, reported: set[int]):
         facts = ctx.facts
         index = index_of(facts)
-        # statement -> (split, array expression, statistics), in the order they are found
-        found: dict[ast.AST, tuple[Split, ast.expr, list[str]]] = {}
+        # (split, array) -> (first statement, array expression, statistics): ``mean = X.mean(0)``
+        # and ``std = X.std(0)`` on two lines are one normalisation
+        found: dict[tuple[int, str], tuple[ast.AST, Split, ast.expr, list[str]]] = {}
         for split in sorted(splits(facts), key=lambda s: s.order):
             for data in split.inputs:
-                for obj in data.lineage():
+                for obj in data_lineage(data):
                     stat = statistic_call(obj)
                     if stat is None or not normalises(index, obj.node):
                         continue
@@ -209,10 +263,13 @@ class PreprocessingFitBeforeSplit(Rule):
                     if stat_of is not None and stat_of.derives_from("split") is not None:
                         continue  # statistics of a part that was split off already
                     stmt = index.statement_of(obj.node)
-                    entry = found.setdefault(stmt, (split, stat[1], []))
-                    if stat[0] not in entry[2]:
-                        entry[2].append(stat[0])
-        for stmt, (split, data_node, stats) in found.items():
+                    key = (id(split), ast.unparse(stat[1]))
+                    entry = found.setdefault(key, (stmt, split, stat[1], []))
+                    if stmt.lineno < entry[0].lineno:
+                        entry = found[key] = (stmt, *entry[1:])
+                    if stat[0] not in entry[3]:
+                        entry[3].append(stat[0])
+        for stmt, split, data_node, stats in found.values():
             array = source_text(data_node)
             message = (f"`{array}` is normalised with the {' and '.join(sorted(stats))} of all its rows "
                        f"before {split.label} splits it: the validation/test rows shape the statistics; "
@@ -449,7 +506,7 @@ class ResamplingBeforeSplit(Rule):
         for position, event in enumerate(facts.events):
             if not is_resampler_call(event) or event.result is None or id(event.node) in reported:
                 continue
-            split = later_split_of(facts, [event.result], position)
+            split = later_split_of(facts, is_object(event.result), position)
             if split is None:
                 continue
             reported.add(id(event.node))

@@ -10,6 +10,7 @@ from trainlint.rules._heldout import (
 from trainlint.rules._source_index import dotted, index_of
 from trainlint.model import FixRef, Severity
 from trainlint.rule import Rule
+from trainlint.rules import _trace_checks
 from trainlint.static import Event, FileFacts, Obj
 
 CROSS_VALIDATION_SPLITS = {
@@ -231,6 +232,9 @@ class MissingValidationSplit(Rule):
     name = "missing-validation-split"
     severity = Severity.WARNING
     techniques = ("validation-split", "test-set-once")
+
+    def check_trace(self, ctx):
+        return _trace_checks.missing_validation(self, ctx)
 
     def check_static(self, ctx):
         facts = ctx.facts
@@ -470,6 +474,7 @@ class ModelSelectionOnTestSet(Rule):
 
     ## Example
     ```python
+    best_acc = 0.0
     for epoch in range(epochs):
         train(model, train_loader, optimizer)
         test_acc = evaluate(model, test_loader)
@@ -480,6 +485,7 @@ class ModelSelectionOnTestSet(Rule):
 
     ## Use instead
     ```python
+    best_acc = 0.0
     for epoch in range(epochs):
         train(model, train_loader, optimizer)
         val_acc = evaluate(model, val_loader)

@@ -7,6 +7,7 @@ import ast
 
 from trainlint.model import FixRef, Severity
 from trainlint.rule import Rule
+from trainlint.rules import _trace_checks
 from trainlint.rules._source_index import index_of
 from trainlint.rules._training import (
     EVAL, TRAIN, RECURRENT, all_nodes, backward_events, event_index,
@@ -76,6 +77,9 @@ class MissingEvalMode(Rule):
     name = "missing-eval-mode"
     severity = Severity.ERROR
     techniques = ("eval-mode",)
+
+    def check_trace(self, ctx):
+        return _trace_checks.missing_eval_mode(self, ctx)
 
     def check_static(self, ctx):
         facts = ctx.facts
@@ -163,6 +167,9 @@ class MissingTrainMode(Rule):
     name = "missing-train-mode"
     severity = Severity.ERROR
     techniques = ("train-mode",)
+
+    def check_trace(self, ctx):
+        return _trace_checks.missing_train_mode(self, ctx)
 
     def check_static(self, ctx):
         facts = ctx.facts

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from trainlint.model import FixRef, Severity
 from trainlint.rule import Rule
+from trainlint.rules import _trace_checks
 from trainlint.static import FileFacts, Obj
 
 
@@ -198,6 +199,9 @@ class SoftmaxBeforeCrossEntropy(Rule):
     name = "softmax-before-cross-entropy"
     severity = Severity.ERROR
     techniques = ("raw-logits",)
+
+    def check_trace(self, ctx):
+        return _trace_checks.softmax_before_cross_entropy(self, ctx)
 
     def check_static(self, ctx):
         yield from squash_findings(

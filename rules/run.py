@@ -55,7 +55,7 @@ class ProbeScriptFailed(Rule):
         where = f" at line {frame['line']} in {frame.get('function') or '?'}" if frame else ""
         exc = run.get("exception") or {}
         if status == "exception":
-            what = f"raised {exc.get('type', 'an exception')}: {exc.get('message', '')}".rstrip(": ")
+            what = f"raised {exc.get('type', 'an exception')}: {exc.get('message', '')}".rstrip(": .")
         elif status == "exit":
             what = f"exited with status {run.get('exit_code')}"
         elif status == "timeout":

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from trainlint.model import FixRef, Severity
 from trainlint.rule import Rule
+from trainlint.rules import _trace_checks
 from trainlint.rules._heldout import tokens
 from trainlint.rules._source_index import SourceIndex, dotted, index_of
 from trainlint.static import MISSING, FileFacts, Obj
@@ -198,6 +199,9 @@ class PerClassSamplerWeights(Rule):
     name = "per-class-sampler-weights"
     severity = Severity.ERROR
     techniques = ("weighted-sampler",)
+
+    def check_trace(self, ctx):
+        return _trace_checks.per_class_sampler(self, ctx)
 
     def check_static(self, ctx):
         facts = ctx.facts

@@ -8,6 +8,7 @@ import re
 
 from trainlint.model import FixRef, Severity
 from trainlint.rule import Rule
+from trainlint.rules import _trace_checks
 from trainlint.rules._source_index import dotted, index_of
 from trainlint.rules._training import (
     all_nodes,
@@ -149,6 +150,9 @@ class UnscheduledLearningRate(Rule):
                 fixes=[FixRef("step-lr", {**params, "step_size": max(1, epochs // 3)}),
                        FixRef("reduce-lr-on-plateau", {"optimizer": opt.name, "epochs": epochs}),
                        FixRef("one-cycle-lr", params)],
+    def check_trace(self, ctx):
+        return _trace_checks.constant_learning_rate(self, ctx)
+
             )
 
 
@@ -334,6 +338,9 @@ class SchedulerBeforeOptimizer(Rule):
                                       "optimizer_step_line": first.line, "loop_line": loop.line},
                             fixes=[FixRef("scheduler-order", {"scheduler": sched.name, "optimizer": opt_name})],
                         )
+    def check_trace(self, ctx):
+        return _trace_checks.scheduler_before_optimizer(self, ctx)
+
                     break
 
 
@@ -462,6 +469,9 @@ def sized_per_epoch(sched: Obj, epochs: int | None) -> bool:
     if sched.type_name == "OneCycleLR":
         if sched.has_arg("steps_per_epoch"):
             return sched.literal("steps_per_epoch") == 1
+    def check_trace(self, ctx):
+        return _trace_checks.epoch_scheduler_per_batch(self, ctx)
+
         total = sched.literal("total_steps", 2)
         if total is not MISSING:
             return epochs is not None and isinstance(total, int) and total <= epochs

@@ -68,7 +68,8 @@ imports torch, so a recorded trace can be judged anywhere. A trace file is one J
     ``reason`` (why fx failed, or None), ``layers``: list of ``{"name", "op", "type",
     "shape"}``, ``truncated``: layers left out), ``modes`` {phase: {"train": n, "eval": n}}
     (the model's ``training`` flag at each top-level forward, per phase),
-    ``eval_train_mode_frame`` (first evaluation forward in training mode, or None).
+    ``eval_train_mode_frame`` (first evaluation forward in training mode, or None),
+    ``train_eval_mode_frame`` (first training forward in eval mode, or None).
 
 ``overlap``  ``None`` when not checked, else ``method`` (``"index"`` or ``"hash"``),
     ``train_loader``/``eval_loader`` (ids), ``train_samples``/``eval_samples`` (how many

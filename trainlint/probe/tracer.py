@@ -65,7 +65,7 @@ class _Iteration:
     labels: list = field(default_factory=list)
     input_finite: list = field(default_factory=list)
     forwards: dict = field(default_factory=dict)  # id(model) -> {"train": n, "eval": n}
-    forward_frames: dict = field(default_factory=dict)  # id(model) -> first frame in train mode
+    forward_frames: dict = field(default_factory=dict)  # (id(model), mode) -> first frame
     sched_steps: dict = field(default_factory=dict)  # scheduler id -> steps during the pass
     hashes: list = field(default_factory=list)
     finished: bool = False
@@ -369,7 +369,9 @@ class Tracer:
                 bucket["train"] += modes["train"]
                 bucket["eval"] += modes["eval"]
                 if phase == "eval" and modes["train"] and model["eval_train_mode_frame"] is None:
-                    model["eval_train_mode_frame"] = it.forward_frames.get(model_id)
+                    model["eval_train_mode_frame"] = it.forward_frames.get((model_id, "train"))
+                if phase == "train" and modes["eval"] and model["train_eval_mode_frame"] is None:
+                    model["train_eval_mode_frame"] = it.forward_frames.get((model_id, "eval"))
         losses = torch.stack([t.float().to("cpu") for t in it.losses]).tolist() if it.losses else []
         correct = int(sum(torch.stack([c.to("cpu") for c in it.correct]).tolist())) if it.correct else 0
         mean_loss = _mean_finite(losses)
@@ -484,6 +486,7 @@ class Tracer:
                 "graph": None,
                 "modes": {},
                 "eval_train_mode_frame": None,
+                "train_eval_mode_frame": None,
                 "_obj": model,
             }
             self._shape_model = id(model)
@@ -492,9 +495,10 @@ class Tracer:
             modes = it.forwards.get(id(model))
             if modes is None:
                 modes = it.forwards[id(model)] = {"train": 0, "eval": 0}
-            if model.training and id(model) not in it.forward_frames:
-                it.forward_frames[id(model)] = user_frame(self.display, sys._getframe(1))
-            modes["train" if model.training else "eval"] += 1
+            mode = "train" if model.training else "eval"
+            if (id(model), mode) not in it.forward_frames:
+                it.forward_frames[(id(model), mode)] = user_frame(self.display, sys._getframe(1))
+            modes[mode] += 1
 
     def _on_model_output(self, model, output) -> None:
         if self._shape_model == id(model):

@@ -77,6 +77,27 @@ def test_probe_report_loads_cleanly_and_shows_charts(probe_report, tmp_path):
     assert png_size(shot) == (1280, 4000)
 
 
+@pytest.mark.probe
+def test_report_of_a_real_probe_run_loads_cleanly(monkeypatch, tmp_path):
+    pytest.importorskip("torch")
+    from trainlint.probe.runner import run_probe
+    from trainlint.probe.trace import Budgets
+
+    monkeypatch.chdir(ROOT)
+    script = "fixtures/probe/imbalance.py"
+    trace = run_probe(script, budgets=Budgets(max_batches=20, max_epochs=2, timeout_s=300), quiet=True)
+    report = engine.check([script], trace=trace)
+    assert report.trace is not None and report.trace["epochs"], "the probe recorded no epoch"
+    result, shot = open_report(report, tmp_path, "real-probe")
+    assert result.problems == []
+    v = result.values
+    assert v["cards"] == len(report.findings) >= 1
+    assert "TL301" in v["card_codes"]  # the fixture's expected finding, shown as a card
+    assert "Train vs validation loss per epoch" in v["charts"]
+    assert "Class distribution per loader (share of each loader's samples)" in v["charts"]
+    assert v["drawn_lines"] >= 4
+
+
 def test_static_report_over_fixtures_loads_cleanly_and_shows_findings(static_report, tmp_path):
     assert static_report.findings, "the fixtures folder should produce findings"
     result, shot = open_report(static_report, tmp_path, "static")

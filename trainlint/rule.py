@@ -16,6 +16,7 @@ import importlib
 import inspect
 import pkgutil
 import re
+import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
@@ -83,8 +84,9 @@ class Rule:
     def examples(cls) -> tuple[list[str], list[str]]:
         """(bad, good) code snippets from the Example and Use instead sections."""
         secs = cls.sections()
-        bad = [inspect.cleandoc(b) + "\n" for b in CODE_BLOCK_RE.findall(secs.get("Example", ""))]
-        good = [inspect.cleandoc(b) + "\n" for b in CODE_BLOCK_RE.findall(secs.get("Use instead", ""))]
+        # dedent, not cleandoc: cleandoc would strip the indentation of a block's second line.
+        bad = [textwrap.dedent(b) for b in CODE_BLOCK_RE.findall(secs.get("Example", ""))]
+        good = [textwrap.dedent(b) for b in CODE_BLOCK_RE.findall(secs.get("Use instead", ""))]
         return bad, good
 
 

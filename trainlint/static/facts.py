@@ -75,8 +75,12 @@ class Obj:
     # Attributes set on the object (self.fc1 = nn.Linear(...) inside __init__).
     attrs: dict[str, Obj] = field(default_factory=dict)
     class_info: ClassInfo | None = None
-    # For dicts: their literal entries (key -> expression), updates included.
+    # For dicts: their literal entries (key -> expression), updates included, and for entries
+    # added under an ``if`` the dict was not created under, those tests.
     entries: dict[str, ast.expr] = field(default_factory=dict)
+    entry_guards: dict[str, tuple[ast.expr, ...]] = field(default_factory=dict)
+    # Keyword arguments that came from such a conditional ``**kwargs`` entry: key -> the tests.
+    kwarg_guards: dict[str, tuple[ast.expr, ...]] = field(default_factory=dict)
     # For values returned by a call: the object that was called (a model, a layer, a loss).
     called: Obj | None = None
     # True when the kind was guessed from a parameter's name or annotation, not seen created.

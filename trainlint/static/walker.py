@@ -388,8 +388,19 @@ class Walker:
             key = self.const(target.slice, scope)
             if owner is not None and owner.kind == "dict" and isinstance(key, str) and value_node is not None:
                 owner.entries[key] = value_node
+                self.note_entry_guards(owner, [key])
         elif isinstance(target, ast.Starred):
             self.bind(target.value, value, None, scope)
+
+    def note_entry_guards(self, owner: Obj, keys: list[str]) -> None:
+        """Entries added under ``if`` tests the dict's creation was not under hold only then."""
+        created = owner.entry_guards.get("", ())
+        extra = tuple(g for g in self.guards if all(g is not c for c in created))
+        for key in keys:
+            if extra:
+                owner.entry_guards[key] = extra
+            else:
+                owner.entry_guards.pop(key, None)
 
     def dotted(self, expr: ast.expr) -> str | None:
         if isinstance(expr, ast.Name):
@@ -487,7 +498,9 @@ class Walker:
                 key = self.const(k, scope)
                 if isinstance(key, str):
                     entries[key] = v
-            return Obj("dict", "dict", expr, entries=entries, inputs=inputs)
+            # The guards the dict was created under, so later additions can tell theirs apart.
+            return Obj("dict", "dict", expr, entries=entries, inputs=inputs,
+                       entry_guards={"": tuple(self.guards)} if self.guards else {})
         if isinstance(expr, (ast.Lambda,)):
             return None
         if isinstance(expr, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
@@ -533,6 +546,7 @@ class Walker:
             arg_objs.append(self.eval(a.value if isinstance(a, ast.Starred) else a, scope))
         kw_objs: dict[str, Obj | None] = {}
         kwargs: dict[str, ast.expr] = {}
+        kwarg_guards: dict[str, tuple[ast.expr, ...]] = {}
         for kw in call.keywords:
             obj = self.eval(kw.value, scope)
             if kw.arg is None:
@@ -540,6 +554,9 @@ class Walker:
                     for k, v in obj.entries.items():
                         kwargs.setdefault(k, v)
                         kw_objs.setdefault(k, self.eval(v, scope, record=False))
+                        extra = obj.entry_guards.get(k, ())
+                        if extra and not set(map(id, extra)) <= set(map(id, self.guards)):
+                            kwarg_guards[k] = extra
                 continue
             kwargs[kw.arg] = kw.value
             kw_objs[kw.arg] = obj
@@ -562,16 +579,18 @@ class Walker:
             other = arg_objs[0]
             if other is not None and other.kind == "dict":
                 receiver.entries.update(other.entries)
+                self.note_entry_guards(receiver, list(other.entries))
             receiver.entries.update(kwargs)
+            self.note_entry_guards(receiver, list(kwargs))
             return None
 
         result = self.call_result(call, scope, qualname, method, receiver, callee_obj,
-                                  arg_objs, kw_objs, kwargs, event)
+                                  arg_objs, kw_objs, kwargs, event, kwarg_guards)
         event.result = result
         return result
 
     def call_result(self, call, scope, qualname, method, receiver, callee_obj, arg_objs, kw_objs,
-                    kwargs, event) -> Obj | None:
+                    kwargs, event, kwarg_guards) -> Obj | None:
         inputs = [o for o in arg_objs + list(kw_objs.values()) if o is not None]
         # Same-file function: inline its body.
         if isinstance(call.func, ast.Name) and callee_obj is None:
@@ -602,7 +621,8 @@ class Walker:
             return Obj("value", "call", call, inputs=inputs, called=callee_obj)
         kind = kinds.classify(qualname) if receiver is None else None
         if kind is not None:
-            obj = self.new_obj(kind, qualname, call, args=list(call.args), kwargs=kwargs, inputs=inputs)
+            obj = self.new_obj(kind, qualname, call, args=list(call.args), kwargs=kwargs, inputs=inputs,
+                               kwarg_guards=kwarg_guards)
             for i, a in enumerate(call.args):
                 v = self.const(a, scope)
                 if v is not _NOT_CONST:

@@ -246,6 +246,21 @@ def test_evidence_becomes_facts_tables_and_curves():
     assert chart.svg.count("<polyline") == 1 and chart.svg.count("<circle") == 1
 
 
+def test_sibling_curves_share_a_chart_over_their_epochs():
+    evidence = {"train_loss": [0.9, 0.5, 0.3], "val_loss": [0.8, 0.7, 0.9], "epochs": [3, 4, 5], "best_epoch": 4,
+                "class_counts": [1430, 170], "lr": {"x": [0, 10, 20], "y": [0.1, 0.01, 0.001], "n": 21},
+                "modes": {"train": {"train": 250, "eval": 0}, "eval": {"train": 35, "eval": 0}}}
+    view = html.evidence_view(evidence)
+    assert view.facts == [("Best epoch", "4")]  # the epochs list is the chart's axis, not a fact
+    assert [c.title for c in view.charts] == ["LR", "Train loss vs Val loss"]
+    gap = str(view.charts[1].svg)
+    assert gap.count("<polyline") == 2 and ">epoch</text>" in gap
+    assert [">3<" in gap, ">5<" in gap] == [True, True]  # x ticks are the epochs given, not 1..3
+    counts, modes = view.tables
+    assert counts.header == ["", "count", "share"] and counts.rows[1] == ["1", "170", "10.6%"]
+    assert modes.header == ["", "Train", "Eval"] and modes.rows == [["train", "250", "0"], ["eval", "35", "0"]]
+
+
 def test_fix_card_is_the_catalog_entry_filled_with_the_users_values():
     from trainlint import catalog
 

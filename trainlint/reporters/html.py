@@ -318,28 +318,66 @@ def _is_curve(value: Any) -> bool:
     )
 
 
-def _curve_points(values: list) -> list[tuple[float, float]]:
-    return [(i + 1, math.nan if num(v) is None else num(v)) for i, v in enumerate(values)]
+def _curve_points(values: list, xs: list | None = None) -> list[tuple[float, float]]:
+    """Points of a curve over ``xs``, or over 1, 2, 3... when it has no axis of its own."""
+    xs = xs if xs is not None else range(1, len(values) + 1)
+    return [(float(num(x) or 0), math.nan if num(v) is None else num(v)) for x, v in zip(xs, values)]
+
+
+# Evidence keys that hold the x positions of sibling curves rather than a measurement.
+AXIS_KEYS = ("epochs", "epoch", "steps", "step")
+
+
+def _is_counts(key: str, value: Any) -> bool:
+    """Per-class counts given as a list (index = class), e.g. ``class_counts: [1430, 170]``."""
+    return (
+        "count" in key
+        and isinstance(value, list)
+        and 1 <= len(value) <= MAX_TABLE_ROWS
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    )
+
+
+def _is_xy(value: Any) -> bool:
+    """A downsampled trace curve ``{"x": [...], "y": [...], "n": total}``."""
+    return isinstance(value, dict) and isinstance(value.get("x"), list) and _is_curve(value.get("y"))
 
 
 def evidence_view(evidence: dict[str, Any]) -> Evidence:
-    """Evidence as a reader wants it: scalars as facts, numeric lists as curves, mappings of
-    counts as tables with bars, mappings of curves as one chart, lists of records as tables."""
+    """Evidence as a reader wants it: scalars as facts, counts as tables with bars, records
+    as tables, and curves as charts, where sibling curves of one length and one metric (the
+    ``train_loss`` and ``val_loss`` of an overfitting gap) share a chart over the ``epochs``
+    list when there is one."""
     out = Evidence()
+    curves: dict[tuple[int, str], list[tuple[str, list]]] = {}
+    axis = next((evidence[k] for k in AXIS_KEYS if _is_curve(evidence.get(k))), None)
+    axis_name = next((k for k in AXIS_KEYS if _is_curve(evidence.get(k))), "")
     for key, value in evidence.items():
         title = humanize(key)
-        if _is_curve(value):
-            chart = line_chart([Series(title, _curve_points(value))], title=title, height=200)
-            out.charts.append(Chart(title, chart))
+        if _is_counts(key, value):
+            out.tables.append(_counts_table(title, {str(i): v for i, v in enumerate(value)}))
+        elif _is_curve(value) and key != axis_name:
+            curves.setdefault((len(value), str(key).rsplit("_", 1)[-1]), []).append((key, value))
+        elif _is_xy(value):
+            points = [(float(x), math.nan if num(y) is None else num(y)) for x, y in zip(value["x"], value["y"])]
+            out.charts.append(Chart(title, line_chart([Series(title, points)], title=title, height=200)))
         elif isinstance(value, dict) and value and all(_is_curve(v) for v in value.values()):
             series = [Series(humanize(k), _curve_points(v)) for k, v in value.items()]
             out.charts.append(Chart(title, line_chart(series, title=title, height=200)))
         elif isinstance(value, dict) and value and all(_is_number(v) for v in value.values()):
             out.tables.append(_counts_table(title, value))
+        elif isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+            out.tables.append(records_table(title, [{"": k, **v} for k, v in value.items()]))
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             out.tables.append(records_table(title, value))
-        else:
+        elif key != axis_name:
             out.facts.append((title, fmt(value)))
+    for (length, _), group in curves.items():
+        xs = axis if axis is not None and len(axis) == length else None
+        series = [Series(humanize(k), _curve_points(v, xs)) for k, v in group]
+        title = " vs ".join(humanize(k) for k, _ in group) if len(group) > 1 else humanize(group[0][0])
+        x_label = axis_name.rstrip("s") if xs is not None else ""
+        out.charts.append(Chart(title, line_chart(series, title=title, x_label=x_label, height=200)))
     return out
 
 
@@ -349,7 +387,8 @@ def _counts_table(title: str, counts: dict[str, Any]) -> Table:
     rows = [[str(k), fmt(v)] + ([f"{v / total:.1%}"] if total else []) for k, v in items]
     largest = max((abs(v) for _, v in items if finite(v)), default=0) or 1
     note = f"{len(counts) - MAX_TABLE_ROWS} more not shown" if len(counts) > MAX_TABLE_ROWS else ""
-    header = ["", "value"] + (["share"] if total else [])
+    kind = "count" if all(isinstance(v, int) for _, v in items) else "value"
+    header = ["", kind] + (["share"] if total else [])
     return Table(title, header, rows, shares=[abs(v) / largest if finite(v) else 0 for _, v in items], note=note)
 
 

@@ -67,6 +67,12 @@ def shape(value: Any) -> str:
     return fmt(value)
 
 
+# Words that read better in their usual spelling than capitalised.
+WORDS = {"lr": "LR", "fx": "FX", "id": "ID"}
+
+
 def humanize(key: str) -> str:
-    text = str(key).replace("_", " ").strip()
+    """An evidence key as a label: ``train_loss`` -> "Train loss", ``lr_first`` -> "LR first"."""
+    words = [WORDS.get(w, w) for w in str(key).replace("_", " ").split()]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]

@@ -298,3 +298,28 @@ def test_probe_runs_the_script_with_args_after_double_dash(tmp_path):
     assert trace["run"]["argv"] == ["--epochs", "3"]
     assert trace["run"]["budgets"]["max_epochs"] == 2
     assert Path(trace["script"]).name == "tiny.py"
+
+
+def test_html_report_is_written_alongside_the_terminal_output(project):
+    proc = run("check", "--isolated", "--html", "report.html", "a_broken.py", cwd=project)
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines() == expected_lines(["a_broken.py"], project) + ["Found 1 finding (1 error)."]
+    assert proc.stderr == "Wrote the HTML audit report to report.html\n"
+    html = (project / "report.html").read_text()
+    assert html.lstrip().lower().startswith("<!doctype html") and "TL901" in html
+
+
+def test_sarif_output_is_sarif_2_1_0(project):
+    proc = run("check", "--isolated", "--output-format", "sarif", cwd=project)
+    assert proc.returncode == 1
+    sarif = json.loads(proc.stdout)
+    assert sarif["version"] == "2.1.0"
+    results = sarif["runs"][0]["results"]
+    assert [r["ruleId"] for r in results] == ["TL901", "TL901"]
+
+
+def test_summary_counts_each_severity(project):
+    (project / "pyproject.toml").write_text('[tool.trainlint.severity]\nTL901 = "info"\n')
+    proc = run("check", "a_broken.py", "b_broken.py", cwd=project)
+    assert proc.stdout.splitlines()[-1] == "Found 2 findings (2 info)."
+    assert proc.returncode == 1  # info findings count: the user silences a rule in the config

@@ -228,7 +228,8 @@ def _summary(report, color: bool) -> str:
         line = "All checks passed!"
         return click.style(line, fg="green", bold=True) if color else line
     counts = report.counts()
-    parts = [_plural(counts[s], s) for s in ("error", "warning", "info") if counts[s]]
+    # "info" is uncountable: "2 errors, 1 warning, 3 info".
+    parts = [_plural(counts[s], s) if s != "info" else f"{counts[s]} info" for s in ("error", "warning", "info") if counts[s]]
     return f"Found {_plural(len(report.findings), 'finding')} ({', '.join(parts)})."
 
 

@@ -17,8 +17,8 @@ VAL = "val"
 TEST = "test"
 
 # Words that name a held-out part on their own (X_val, x_test, validation_data).
-_ROLE_WORDS = {"test": TEST, "testing": TEST, "val": VAL, "valid": VAL, "validation": VAL,
-               "holdout": VAL, "heldout": VAL}
+_ROLE_WORDS = {"test": TEST, "testing": TEST, "te": TEST, "tst": TEST, "val": VAL, "valid": VAL,
+               "validation": VAL, "va": VAL, "holdout": VAL, "heldout": VAL}
 # Words that do only when a data word follows: ``dev_loader`` but not ``dev`` (a device),
 # ``eval_loss`` but not ``eval_every``.
 _QUALIFIED_WORDS = {"dev": VAL, "eval": VAL}

@@ -122,6 +122,23 @@ def only_labels(node: ast.AST | None) -> bool:
     return bool(names) and all(set(tokens(n)) & LABEL_WORDS for n in names)
 
 
+FEATURE_WORDS = {"x", "features", "feature", "feats", "inputs", "cols", "columns", "categorical", "cat"}
+
+
+def encodes_labels(event: Event, data_node: ast.AST | None) -> bool:
+    """An encoder applied to the labels (``y = LabelEncoder().fit_transform(data[:, 0])``).
+    LabelEncoder and LabelBinarizer are made for labels: they count as feature encoders only
+    when a name says features (``X[:, 3]``, ``df_features``)."""
+    targets = [n for n in event.targets]
+    names = [n.id for n in ast.walk(data_node) if isinstance(n, ast.Name)] if data_node is not None else []
+    words = {w for n in targets + names for w in tokens(n)}
+    if only_labels(data_node) or (targets and all(set(tokens(t)) & LABEL_WORDS for t in targets)):
+        return True
+    if event.receiver.type_name in ("LabelEncoder", "LabelBinarizer"):
+        return not words & FEATURE_WORDS
+    return False
+
+
 def feature_label_names(split: Split) -> tuple[str | None, str | None]:
     if split.obj.type_name == "train_test_split" and len(split.obj.args) >= 2:
         return dotted(split.obj.args[0]), dotted(split.obj.args[1])
@@ -209,7 +226,7 @@ class PreprocessingFitBeforeSplit(Rule):
                     or event.receiver.kind != "preprocessor" or id(event.node) in reported:
                 continue
             data_node = event.node.args[0] if event.node.args else None
-            if event.receiver.type_name in ENCODERS and only_labels(data_node):
+            if event.receiver.type_name in ENCODERS and encodes_labels(event, data_node):
                 continue  # encoding the label vocabulary leaks nothing about held-out rows
             split = later_split_of(facts, self.fitted_data(event, data_node), position)
             if split is None:

@@ -118,7 +118,24 @@ def test_data(facts: FileFacts) -> list[tuple[str, str]]:
         for name in index.bound_names(obj.node):
             if role(name) == TEST:
                 found.append((name, f"a split part named `{name}`"))
+    # Held out by hand: ``X_test = X[800:]``, ``test = data[train_size:]``.
+    for name, assignments in index.assignments.items():
+        if role(name) == TEST and is_data_name(name):
+            found.append((name, f"`{name}`, assigned at line {assignments[0].line}"))
     return found
+
+
+HAND_SPLIT_WORDS = {"x", "y", "data", "set", "dataset", "ds", "df", "loader", "dataloader", "images",
+                    "imgs", "labels", "targets", "inputs", "features", "samples", "tensor", "tensors"}
+
+
+def is_data_name(name: str) -> bool:
+    """``X_test``, ``test_data``, ``testset``, a bare ``test``: data, not a setting or a metric."""
+    words = tokens(name.rsplit(".", 1)[-1])
+    if len(words) == 1 and role(words[0]):
+        return True
+    return any(w in HAND_SPLIT_WORDS or w.endswith(("set", "loader", "data")) or w[:1] in ("x", "y") and role(w)
+               for w in words)
 
 
 def is_test_name_in(node: ast.AST) -> str | None:
@@ -267,8 +284,9 @@ class MissingValidationSplit(Rule):
                            f"loop (line {loop.line}) and no validation split: hold out validation data "
                            "for the choices and score the test set once at the end")
             else:
-                message = (f"{what} trains{span} and the only held-out data is the test set `{test_name}` "
-                           f"({why}): there is no validation split to tune epochs and hyperparameters on")
+                because = "" if why == f"`{test_name}`" else f" ({why})"
+                message = (f"{what} trains{span} and the only held-out data is the test set `{test_name}`"
+                           f"{because}: there is no validation split to tune epochs and hyperparameters on")
         else:
             message = (f"{what} trains{span} on all the data: nothing is held out, so no score "
                        "shows how the model does on examples it has not seen")

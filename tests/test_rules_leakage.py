@@ -151,3 +151,17 @@ train_part, holdout = torch.utils.data.random_split(full, [0.8, 0.2])
     (finding,) = findings("TL104", src)
     assert finding.location.line == 9
     assert "validation part `holdout`" in finding.message
+
+
+def test_label_encoder_is_for_labels_unless_a_name_says_features():
+    src = SK + """
+y = LabelEncoder().fit_transform(data[:, 0])
+X_train, X_val, y_train, y_val = train_test_split(X, y)
+"""
+    assert lines("TL103", src) == []
+    src = SK + """
+y = LabelEncoder().fit_transform(data[:, 0])
+X_cat = LabelEncoder().fit_transform(X[:, 3])
+X_train, X_val, y_train, y_val = train_test_split(X_cat, y)
+"""
+    assert lines("TL103", src) == [9]

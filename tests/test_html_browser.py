@@ -116,11 +116,13 @@ def test_dark_mode_and_print_styles_apply(probe_report, tmp_path):
     toc = "getComputedStyle(document.querySelector('nav.toc')).display"
     light = load_page(page, evaluate={"bg": background, "toc": toc}, color_scheme="light")
     dark = load_page(page, evaluate={"bg": background}, color_scheme="dark")
-    printed = load_page(page, evaluate={"bg": background, "toc": toc}, media="print", color_scheme="dark")
+    ink = "getComputedStyle(document.querySelector('h1')).color"
+    printed = load_page(page, evaluate={"bg": background, "toc": toc, "ink": ink}, media="print", color_scheme="dark")
     assert light.values["bg"] == "rgb(246, 247, 249)"
     assert dark.values["bg"] == "rgb(18, 21, 27)"
     assert light.values["toc"] == "flex" and printed.values["toc"] == "none"
-    assert printed.values["bg"] == "rgb(255, 255, 255)"
+    # Printing from a dark-mode screen still gives dark ink on white paper.
+    assert printed.values["bg"] == "rgb(255, 255, 255)" and printed.values["ink"] == "rgb(28, 35, 48)"
 
 
 def test_a_broken_page_is_caught(tmp_path):

@@ -317,6 +317,9 @@ def test_rendered_weighted_loss_is_accepted_by_cross_entropy():
 
 def test_fix_script_quotes_the_probe_command():
     text = code("fix-script", script="train.py", args=["--epochs", "2", "a b"], error="boom\nline 2")
-    assert "# The probe ran:  python train.py --epochs 2 'a b'\n" in text
-    assert "# and it stopped with: boom line 2\n" in text
-    assert "# The probe ran:  python train.py\n" in code("fix-script")
+    assert "# Reproduce it without trainlint:  python train.py --epochs 2 'a b'\n" in text
+    assert "# It failed with: boom line 2\n" in text
+    plain = code("fix-script")
+    assert "# Reproduce it without trainlint:  python train.py\n" in plain
+    assert "# It failed with: an error (see trainlint's output)\n" in plain
+    assert "# It failed with: invalid syntax (line 3)\n" in code("fix-script", reason="invalid syntax (line 3)")

@@ -258,7 +258,10 @@ def derive_fix_script(values):
     args = values["args"]
     if isinstance(args, (list, tuple)):
         args = shlex.join(str(a) for a in args)
-    return {"command": " ".join(str(p) for p in ("python", values["script"], args) if p)}
+    return {
+        "command": " ".join(str(p) for p in ("python", values["script"], args) if p),
+        "problem": values["error"] or values["reason"] or "an error (see trainlint's output)",
+    }
 
 
 def derive_lower_learning_rate(values):
@@ -1140,24 +1143,29 @@ PRACTICE = [
     Technique(
         id="fix-script",
         title="Make the script run on its own",
-        when="The probe could not finish running the training script.",
+        when=(
+            "trainlint could not use the script: it does not parse, or the probe could not finish "
+            "running it."
+        ),
         why=(
-            "The probe runs the script as __main__ in a child process with the arguments you gave, "
-            "under budgets for batches, epochs and time. If the script fails on its own, or only "
-            "runs when imported in a particular way, there is nothing to measure. Reproduce the "
-            "failure without trainlint, fix it, then probe again."
+            "The static checks need a file Python can parse, and the probe runs the script as "
+            "__main__ in a child process with the arguments you gave, under budgets for batches, "
+            "epochs and time. A script that fails on its own, or only works when imported in a "
+            "particular way, leaves nothing to measure. Reproduce the failure without trainlint, "
+            "fix it, then check again."
         ),
         template=(
             "import sys\n\n\n"
-            "# The probe ran:  $command\n"
-            "# and it stopped with: $error\n"
-            "# Run that command yourself and fix what it reports, then run trainlint --probe again.\n\n\n"
+            "# It failed with: $problem\n"
+            "# Reproduce it without trainlint:  $command\n"
+            "# fix what that reports, then run trainlint again.\n\n\n"
             "def main(argv):\n"
             "    ...  # build the data, model and optimizer, train, evaluate\n\n\n"
             "if __name__ == \"__main__\":\n"
             "    main(sys.argv[1:])\n"
         ),
-        defaults={"script": "train.py", "args": "", "error": "an error (see the probe output)"},
+        # ``error`` is the probe's failure, ``reason`` the static pass's (a syntax error).
+        defaults={"script": "train.py", "args": "", "error": None, "reason": None},
         derive=derive_fix_script,
     ),
 ]

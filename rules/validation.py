@@ -7,7 +7,7 @@ import ast
 from trainlint.rules._heldout import (
     TEST, VAL, dataset_role, identifiers, is_train_name, role, string_role, strings, tokens,
 )
-from trainlint.rules._source_index import dotted, index_of
+from trainlint.rules._source_index import dotted, index_of, target_names
 from trainlint.model import FixRef, Severity
 from trainlint.rule import Rule
 from trainlint.rules import _trace_checks
@@ -532,6 +532,16 @@ class ModelSelectionOnTestSet(Rule):
 
     def decisions(self, facts: FileFacts):
         for node in ast.walk(facts.tree):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Compare):
+                # is_best = test_acc > best_acc; save_checkpoint(state, is_best)
+                flags = [n for t in node.targets for n in target_names(t) if "best" in n.lower()]
+                metric = next((m for o in compared_exprs(node.value) if (m := test_metric(facts, o, node))), None)
+                if flags and metric:
+                    yield node, (f"the test-set metric `{metric}` sets `{flags[0]}`, which marks the best "
+                                 "checkpoint: the test score then measures the choice it made and is "
+                                 "optimistic; decide on a validation split and test once"), \
+                        {"metric": metric, "decision": "checkpoint", "detail": flags[0]}
+                continue
             if not isinstance(node, ast.If):
                 continue
             action = selection_action(node.body) or selection_action(node.orelse)

@@ -213,3 +213,17 @@ for epoch in range(10):
     step.step()
 """
     assert lines("TL102", src) == []
+
+
+def test_best_flag_computed_from_the_test_accuracy():
+    src = """
+for epoch in range(10):
+    test_acc = evaluate(model, test_loader)
+    is_best = test_acc > best_acc
+    save_checkpoint({"state_dict": model.state_dict()}, is_best)
+    val_acc = evaluate(model, val_loader)
+    is_best_val = val_acc > best_val
+"""
+    (finding,) = findings("TL102", src)
+    assert finding.location.line == 4
+    assert "sets `is_best`" in finding.message

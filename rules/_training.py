@@ -15,7 +15,8 @@ from collections.abc import Iterable, Iterator
 from trainlint.static import MISSING, Event, FileFacts, LoopCtx, Obj
 from trainlint.static import kinds
 
-from trainlint.rules._source_index import index_of
+from trainlint.rules._heldout import role
+from trainlint.rules._source_index import dotted, index_of
 
 TRAIN, EVAL, UNKNOWN = "train", "eval", "unknown"
 
@@ -299,26 +300,54 @@ def train_loaders(facts: FileFacts) -> list[Obj]:
     return out
 
 
+def input_loader(e: Event, limit: int = 40) -> Obj | None:
+    """The loader a call's inputs come from (``model(xb) for xb, yb in val_loader``,
+    ``images, _ = next(iter(test_loader))``), looking a bounded way back."""
+    for arg in e.args:
+        if arg is None:
+            continue
+        for n, obj in enumerate(arg.lineage()):
+            if obj.kind == "loader":
+                return obj
+            if n >= limit or obj.kind == "model":
+                break
+    return None
+
+
+def heldout_named(call: ast.Call) -> bool:
+    """An argument names held-out data: ``model(X_val)``, ``net(test_images)``."""
+    for arg in call.args:
+        for node in ast.walk(arg):
+            if isinstance(node, (ast.Name, ast.Attribute)) and role(dotted(node)):
+                return True
+    return False
+
+
 def evaluation_forwards(facts: FileFacts, model: Obj) -> Iterator[tuple[Event, LoopCtx | None]]:
-    """Forward passes of ``model`` that evaluate it. Inside a loop that trains (steps an
-    optimizer or computes gradients) only a no_grad forward outside any batch loop counts (the
-    full-batch validation of an epoch loop); elsewhere a forward under no_grad, in an
-    evaluation-named function, or in a batch loop over a loader that does not train counts.
-    Forwards over a training loader never do. Yields (event, its batch loop or None)."""
+    """Forward passes of ``model`` that evaluate it: over a loader the optimizer does not train
+    on (in a loop or a comprehension), on inputs named as held-out data, or in a function named
+    like ``evaluate``. Inside a loop that trains (steps an optimizer, computes gradients) only a
+    no_grad forward on held-out data counts: the full-batch validation of an epoch loop.
+    Sampling a GAN generator from noise under no_grad is not evaluation. Yields (event, its
+    batch loop or None)."""
     training = set(map(id, training_loops(facts))) | {id(loop) for e in backward_events(facts) for loop in e.loops}
     trainers = set(map(id, train_loaders(facts)))
     for e in forward_events(facts, model):
         batch = e.in_loop("batch")
         if batch is not None and (id(batch) in training or id(batch.iterates) in trainers):
             continue
+        loader = batch.iterates if batch is not None else input_loader(e)
+        if loader is not None and id(loader) in trainers:
+            continue
+        heldout = loader is not None or heldout_named(e.node)
         inner = e.loops[-1] if e.loops else None
         if inner is not None and id(inner) in training:
-            if e.no_grad and batch is None:
+            if e.no_grad and heldout and batch is None:
                 yield e, None
             continue
         functions = [e.function] + [c.func.id for c in e.via if isinstance(c.func, ast.Name)]
         named_eval = any(f and EVAL_FUNCTION_RE.search(f) for f in functions)
-        if e.no_grad or named_eval or batch is not None:
+        if heldout or named_eval:
             yield e, batch
 
 

@@ -11,7 +11,7 @@ from trainlint.rule import Rule
 from trainlint.rules import _trace_checks
 from trainlint.rules._source_index import dotted, index_of
 from trainlint.rules._training import (
-    all_nodes,
+    all_nodes, backward_events,
     created, epochs_of, event_index, lr_text, lr_value, optimizer_steps, outermost_loop,
     scheduler_optimizer, source, stepped_optimizer,
 )
@@ -68,6 +68,34 @@ def foreign_schedules(facts: FileFacts) -> bool:
                for info in facts.classes.values())
 
 
+def adversarial(facts: FileFacts, steps) -> bool:
+    """GAN-style training: another optimizer steps and a second backward runs in the same loop.
+    Constant learning rates are the norm there (DCGAN, WGAN), so TL401 would only be noise."""
+    backward = backward_events(facts)
+    for step in steps:
+        if not step.loops:
+            continue
+        loop = step.loops[-1]
+        mine = stepped_optimizer(step)
+        others = [s for s in optimizer_steps(facts) if loop in s.loops and stepped_optimizer(s) is not mine]
+        if others and sum(1 for b in backward if loop in b.loops) >= 2:
+            return True
+    return False
+
+
+def loop_unit(loop) -> str:
+    """"epochs" for a loop over epochs; "iterations" for a step loop that draws its own batches
+    (``for step in range(10000): x, y = next(it)``), which the facts also call an epoch loop."""
+    target = ast.unparse(loop.node.target) if isinstance(loop.node, (ast.For, ast.AsyncFor)) else ""
+    stack = list(loop.inner)
+    while stack:
+        inner = stack.pop()
+        if inner.kind == "batch":
+            return "epochs"
+        stack.extend(inner.inner)
+    return "epochs" if "epoch" in target.lower() else "iterations"
+
+
 def schedulers_of(facts: FileFacts, opt: Obj) -> list[Obj]:
     """Schedulers created for ``opt``, or whose optimizer the facts cannot tell."""
     return [s for s in facts.objects_of("scheduler") if scheduler_optimizer(s) in (opt, None)]
@@ -122,6 +150,9 @@ class UnscheduledLearningRate(Rule):
     options = {"min_epochs": 5}
     techniques = ("step-lr", "reduce-lr-on-plateau", "one-cycle-lr")
 
+    def check_trace(self, ctx):
+        return _trace_checks.constant_learning_rate(self, ctx)
+
     def check_static(self, ctx):
         facts = ctx.facts
         min_epochs = int(ctx.options.get("min_epochs", self.options["min_epochs"]))
@@ -136,6 +167,8 @@ class UnscheduledLearningRate(Rule):
                 continue
             if any(outermost_loop(e, "epoch") is loop for e in facts.events if e.result is opt):
                 continue  # re-created every epoch, presumably with a new learning rate
+            if adversarial(facts, steps):
+                continue
             lr = lr_text(opt)
             params = {"optimizer": opt.name, "epochs": epochs}
             if lr_value(opt) is not None:
@@ -143,16 +176,13 @@ class UnscheduledLearningRate(Rule):
                 params["max_lr"] = lr_value(opt) * 10
             yield ctx.finding(
                 opt.node,
-                f"optimizer `{opt.name}` ({opt.type_name}, lr={lr}) is stepped for {epochs} epochs "
-                f"at a constant learning rate",
+                f"optimizer `{opt.name}` ({opt.type_name}, lr={lr}) is stepped for {epochs} "
+                f"{loop_unit(loop)} at a constant learning rate",
                 evidence={"optimizer": opt.name, "type": opt.type_name, "lr": lr, "epochs": epochs,
                           "epoch_loop_line": loop.line},
                 fixes=[FixRef("step-lr", {**params, "step_size": max(1, epochs // 3)}),
                        FixRef("reduce-lr-on-plateau", {"optimizer": opt.name, "epochs": epochs}),
                        FixRef("one-cycle-lr", params)],
-    def check_trace(self, ctx):
-        return _trace_checks.constant_learning_rate(self, ctx)
-
             )
 
 
@@ -308,6 +338,9 @@ class SchedulerBeforeOptimizer(Rule):
     severity = Severity.WARNING
     techniques = ("scheduler-order",)
 
+    def check_trace(self, ctx):
+        return _trace_checks.scheduler_before_optimizer(self, ctx)
+
     def check_static(self, ctx):
         facts = ctx.facts
         order = event_index(facts)
@@ -338,9 +371,6 @@ class SchedulerBeforeOptimizer(Rule):
                                       "optimizer_step_line": first.line, "loop_line": loop.line},
                             fixes=[FixRef("scheduler-order", {"scheduler": sched.name, "optimizer": opt_name})],
                         )
-    def check_trace(self, ctx):
-        return _trace_checks.scheduler_before_optimizer(self, ctx)
-
                     break
 
 
@@ -439,6 +469,9 @@ class EpochSchedulerSteppedPerBatch(Rule):
     severity = Severity.ERROR
     techniques = ("scheduler-order", "step-lr", "exponential-lr")
 
+    def check_trace(self, ctx):
+        return _trace_checks.epoch_scheduler_per_batch(self, ctx)
+
     def check_static(self, ctx):
         facts = ctx.facts
         for sched in created(facts.objects_of("scheduler")):
@@ -469,9 +502,6 @@ def sized_per_epoch(sched: Obj, epochs: int | None) -> bool:
     if sched.type_name == "OneCycleLR":
         if sched.has_arg("steps_per_epoch"):
             return sched.literal("steps_per_epoch") == 1
-    def check_trace(self, ctx):
-        return _trace_checks.epoch_scheduler_per_batch(self, ctx)
-
         total = sched.literal("total_steps", 2)
         if total is not MISSING:
             return epochs is not None and isinstance(total, int) and total <= epochs

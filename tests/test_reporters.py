@@ -340,3 +340,18 @@ def test_real_run_renders_in_every_text_format(real_report):
         _, props, message = parse_command(line)
         assert props["file"] == "fixtures/static/schedule_constant_lr.py" and props["line"] == str(f.location.line)
         assert message.startswith(f.message)
+
+
+def test_full_prints_strange_paths_and_names_as_they_are(tmp_path):
+    report = Report(findings=[finding(path=NASTY_PATH, message=NASTY_MESSAGE,
+                                      fixes=[FixRef("sgd", {"optimizer": NASTY_NAME})])])
+    text = reporters.render(report, "full", root=str(tmp_path))
+    assert text.startswith(f"{NASTY_PATH}:3:1: TL401 optimizer `o%p:t,<script>` is constant second line third")
+    assert f"    {NASTY_NAME} = torch.optim.SGD(model.parameters(), lr=0.01)\n" in text
+
+
+def test_html_is_reachable_through_the_registry():
+    pytest.importorskip("jinja2")
+    page = reporters.render(Report(findings=[finding(message="<script>alert(1)</script>")]), "html")
+    assert page.lstrip().lower().startswith("<!doctype html")
+    assert "<script>alert(1)</script>" not in page

@@ -299,7 +299,7 @@ class PreprocessingFitBeforeSplit(Rule):
     @staticmethod
     def fix(split: Split, data_node, pre: Obj | None) -> FixRef:
         features, labels = feature_label_names(split)
-        params = {"features": features or dotted(data_node) or "X"}
+        params = {"features": dotted(data_node) or features or "X"}
         if labels:
             params["labels"] = labels
         size = split.obj.literal("test_size")

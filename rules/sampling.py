@@ -37,6 +37,8 @@ class Shape:
     why: str = ""
     length: int | None = None
     counts: list | None = None
+    # The label variable the class values were counted from (``y_train`` in bincount(y_train)).
+    labels: str | None = None
 
 
 UNKNOWN = Shape(None)
@@ -114,17 +116,19 @@ class WeightShapes:
                 return Shape(PER_SAMPLE, "looked up for each sample")
         iterated = self.of(expr.generators[0].iter, at, depth + 1)
         if iterated.kind == PER_CLASS:
-            return Shape(PER_CLASS, iterated.why, iterated.length, iterated.counts)
+            return Shape(PER_CLASS, iterated.why, iterated.length, iterated.counts, iterated.labels)
         return UNKNOWN
 
     def of_call(self, call: ast.Call, at: ast.AST, depth: int) -> Shape:
         func = call.func
         name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
         if name in CLASS_WEIGHT_CALLS:
-            return Shape(PER_CLASS, f"`{name}` returns one weight per class")
+            labels = next((k.value for k in call.keywords if k.arg == "y"), call.args[2] if len(call.args) > 2 else None)
+            return Shape(PER_CLASS, f"`{name}` returns one weight per class", labels=dotted(labels) if labels else None)
         if name in COUNT_CALLS or (name == "unique" and any(
                 k.arg == "return_counts" for k in call.keywords)):
-            return Shape(PER_CLASS, f"`{name}` counts each class")
+            counted = call.args[0] if call.args else (func.value if isinstance(func, ast.Attribute) else None)
+            return Shape(PER_CLASS, f"`{name}` counts each class", labels=dotted(counted) if counted else None)
         if name in GATHER_CALLS:
             return Shape(PER_SAMPLE, f"`{name}` picks a value per sample")
         if name in PASS_THROUGH:
@@ -260,6 +264,8 @@ class PerClassSamplerWeights(Rule):
                 params["batch_size"] = size
         if shape.counts and all(isinstance(c, int) for c in shape.counts):
             params["class_counts"] = shape.counts
+        if shape.labels:
+            params["labels"] = shape.labels
         return FixRef("weighted-sampler", params)
 
 

@@ -66,6 +66,11 @@ def loop_params(facts: FileFacts, step: Event) -> dict:
     count = training_loop(step).count
     if count:
         params["epochs"] = count
+    for loader in facts.objects_of("loader"):
+        part = loader_role(loader)
+        key = {VAL: "val_loader", TEST: "test_loader"}.get(part)
+        if key and key not in params and loader.names:
+            params[key] = loader.names[0]
     return params
 
 
@@ -277,7 +282,6 @@ class MissingValidationSplit(Rule):
             test_name, why = tests[0]
             used = test_used_in_loop(facts, loop)
             evidence["test_data"] = test_name
-            params["test_loader"] = test_name
             if used:
                 evidence["test_evaluated_in_training_loop"] = used
                 message = (f"{what} trains{span} with the test set `{used}` evaluated inside the training "

@@ -95,3 +95,14 @@ c = DataLoader(ds, shuffle=False, sampler=sampler)
 d = DataLoader(ds, shuffle=args.shuffle, sampler=sampler)
 """
     assert lines("TL303", src) == []
+
+
+def test_fix_names_the_labels_the_class_weights_were_computed_from():
+    src = HEAD + """
+from sklearn.utils.class_weight import compute_class_weight
+class_weights = compute_class_weight("balanced", classes=np.unique(y_train), y=y_train)
+sampler = WeightedRandomSampler(class_weights, num_samples=len(y_train))
+"""
+    (finding,) = findings("TL302", src)
+    assert finding.fixes[0].params == {"labels": "y_train"}
+    assert "`compute_class_weight` returns one weight per class" in finding.message

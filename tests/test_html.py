@@ -138,6 +138,15 @@ def test_syntax_error_card_shows_the_marked_line_and_the_rules_why(static_report
     assert "Every other check is silent on a file it cannot read" in card
 
 
+def test_files_list_puts_files_with_findings_first_with_their_counts():
+    report = Report(files=["b.py", "a.py", "c.py"], findings=[
+        finding(location=Location("c.py", 1, 1)), finding(location=Location("c.py", 2, 1), severity=Severity.ERROR),
+        finding(location=Location("b.py", 1, 1), severity=Severity.INFO)])
+    rows = html.build_view(report).files
+    assert [(r.path, r.counts) for r in rows] == [
+        ("b.py", [("info", 1)]), ("c.py", [("error", 1), ("warning", 1)]), ("a.py", [])]
+
+
 def test_embedded_json_is_the_report(static_report):
     doc = parse(html.render(static_report))
     data = embedded_data(doc)

@@ -21,7 +21,15 @@ from markupsafe import Markup, escape
 
 from trainlint.model import Finding, Location, Report, Severity
 from trainlint.reporters import html_trace
-from trainlint.reporters.common import LineReader, SourceLines, json_safe, line_reader, project_root, shown_location
+from trainlint.reporters.common import (
+    LineReader,
+    SourceLines,
+    json_safe,
+    line_reader,
+    project_root,
+    shown_location,
+    shown_path,
+)
 from trainlint.reporters.html_view import Chart, Table, fmt, humanize, num
 from trainlint.reporters.svg import Series, finite, line_chart
 
@@ -88,10 +96,17 @@ class FindingView:
 
 
 @dataclass
+class FileRow:
+    path: str
+    # Findings in this file by severity, most severe first, only the non-zero ones.
+    counts: list[tuple[str, int]]
+
+
+@dataclass
 class RuleRow:
     code: str
     name: str
-    summary: str
+    summary: Markup
     evidence: str
     status: str
     detail: str = ""
@@ -106,7 +121,7 @@ class ReportView:
     verdict_class: str
     verdict_detail: str
     counts: dict[str, int]
-    files: list[str]
+    files: list[FileRow]
     rules_run: int
     findings: list[FindingView]
     probe: html_trace.ProbeView | None
@@ -161,7 +176,7 @@ def build_view(report: Report, *, root: str | None = None, read_line: LineReader
         verdict_class=verdict_class,
         verdict_detail=detail,
         counts=counts,
-        files=list(report.files),
+        files=_file_rows(report, root),
         rules_run=len(report.rules_run),
         findings=[_finding_view(f, i, rules, root, read_line, show_fixes) for i, f in enumerate(findings, start=1)],
         probe=html_trace.probe_view(report.trace) if report.trace else None,
@@ -170,6 +185,17 @@ def build_view(report: Report, *, root: str | None = None, read_line: LineReader
         check_facts=_check_facts(report.run),
         data_json=embedded_json(report.to_dict()),
     )
+
+
+def _file_rows(report: Report, root: str) -> list[FileRow]:
+    """Every checked file with its findings per severity; files with findings first."""
+    tally: dict[str, dict[str, int]] = {}
+    for f in report.findings:
+        per = tally.setdefault(shown_path(f.location.path, root), {})
+        per[f.severity.value] = per.get(f.severity.value, 0) + 1
+    rows = [FileRow(p, [(s.value, tally.get(p, {})[s.value]) for s in Severity if s.value in tally.get(p, {})])
+            for p in (shown_path(path, root) for path in report.files)]
+    return sorted(rows, key=lambda r: (not r.counts, r.path))
 
 
 def _default_title(report: Report) -> str:
@@ -269,7 +295,7 @@ def _rule_rows(report: Report, rules: dict[str, type]) -> list[RuleRow]:
         return RuleRow(
             code=code,
             name=cls.name if cls else "",
-            summary=cls.summary() if cls else "",
+            summary=inline_markup(cls.summary()) if cls else Markup(""),
             evidence=" + ".join(sorted(cls.evidence())) if cls else "",
             status=status,
             detail=detail,

@@ -122,15 +122,31 @@ def lr_value(opt: Obj):
     return None
 
 
-def outermost_loop(e: Event, kind: str) -> LoopCtx | None:
-    return next((loop for loop in e.loops if loop.kind == kind), None)
+def says_epoch(loop: LoopCtx) -> bool:
+    """The loop's header mentions epochs: ``for epoch in range(args.epochs)``."""
+    node = loop.node
+    if not isinstance(node, (ast.For, ast.AsyncFor)):
+        return False
+    return "epoch" in (ast.unparse(node.target) + ast.unparse(node.iter)).lower()
+
+
+def epoch_loop(e: Event) -> LoopCtx | None:
+    """The loop that counts epochs around an event. Folds of a cross-validation and the
+    train/val phase loop of the transfer-learning tutorial are "epoch" loops to the facts too,
+    so prefer the innermost loop that says "epoch", then the innermost with a known count."""
+    candidates = [loop for loop in e.loops if loop.kind == "epoch"]
+    for choose in (says_epoch, lambda loop: loop.count is not None, lambda loop: True):
+        chosen = [loop for loop in candidates if choose(loop)]
+        if chosen:
+            return chosen[-1]
+    return None
 
 
 def epochs_of(steps: Iterable[Event]) -> tuple[LoopCtx | None, int | None]:
     """The epoch loop around optimizer steps and its iteration count (None when unknown)."""
     loop = None
     for e in steps:
-        candidate = outermost_loop(e, "epoch")
+        candidate = epoch_loop(e)
         if candidate is not None:
             loop = candidate
             if candidate.count is not None:
@@ -196,8 +212,10 @@ def describe_layers(layers: list[Obj]) -> str:
 
 
 def forward_events(facts: FileFacts, model: Obj) -> list[Event]:
-    """Calls of the model itself (``model(x)``, ``self.model(x)``)."""
-    return [e for e in facts.events if e.result is not None and e.result.called is model]
+    """Calls of the model itself (``model(x)``, ``self.model(x)``, ``model.forward(x)``)."""
+    return [e for e in facts.events
+            if (e.result is not None and e.result.called is model)
+            or (e.method == "forward" and e.receiver is model)]
 
 
 def called_object(obj: Obj | None, depth: int = 6) -> Obj | None:

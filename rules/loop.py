@@ -12,22 +12,41 @@ from trainlint.rules._source_index import index_of
 from trainlint.rules._training import (
     EVAL, TRAIN, RECURRENT, all_nodes, backward_events, event_index,
     evaluation_forwards, grad_mode_unknown, has_mode_layers, mode_layers, mode_set, modes_before,
-    loop_span, optimizer_steps, outermost_loop, opaque_kwargs, source, stepped_optimizer,
+    loop_span, optimizer_steps, epoch_loop, opaque_kwargs, source, stepped_optimizer,
     train_loaders, trained_model, trained_models,
 )
 from trainlint.static import MISSING, Event, FileFacts, Obj
 
 
-def mode_consequence(model: Obj) -> str:
-    """What a train/eval mix-up changes for this model's layers, in a few words."""
-    layers = mode_layers(model) or []
-    kinds = {layer.type_name for layer in layers}
+def _mode_kinds(model: Obj) -> tuple[bool, bool]:
+    """(has dropout, has batch norm); both when the layers cannot be named (torchvision)."""
+    kinds = {layer.type_name for layer in mode_layers(model) or []}
+    dropout = any("Dropout" in k or k in RECURRENT for k in kinds)
+    norm = any("Norm" in k for k in kinds)
+    return (dropout, norm) if dropout or norm else (True, True)
+
+
+def eval_consequence(model: Obj) -> str:
+    """What evaluating this model in training mode does, for its own layers."""
+    dropout, norm = _mode_kinds(model)
     parts = []
-    if any("Dropout" in k or k in RECURRENT for k in kinds):
-        parts.append("dropout")
-    if any("Norm" in k for k in kinds):
-        parts.append("batch norm")
-    return " and ".join(parts) if parts else "dropout and batch norm"
+    if dropout:
+        parts.append("dropout keeps zeroing activations, so the scores are noisy and pessimistic")
+    if norm:
+        parts.append("batch norm normalises with each evaluation batch and updates its running "
+                     "statistics with evaluation data")
+    return "; ".join(parts)
+
+
+def train_consequence(model: Obj) -> str:
+    """What training this model in evaluation mode does, for its own layers."""
+    dropout, norm = _mode_kinds(model)
+    parts = []
+    if dropout:
+        parts.append("dropout switched off")
+    if norm:
+        parts.append("batch-norm statistics frozen")
+    return " and ".join(parts)
 
 
 def loader_name(loop) -> str | None:
@@ -98,8 +117,7 @@ class MissingEvalMode(Rule):
                 yield ctx.finding(
                     e.node,
                     f"`{model.name}` is evaluated here{over} in training mode (no `{model.name}.eval()` "
-                    f"before it): its {mode_consequence(model)} still behave as in training, so the "
-                    f"scores are noisy and batch-norm statistics absorb evaluation data",
+                    f"before it): {eval_consequence(model)}",
                     evidence={"model": model.name, "loader": loader_name(batch), "line": e.line},
                     fixes=[FixRef("eval-mode", params)],
                 )
@@ -189,8 +207,7 @@ class MissingTrainMode(Rule):
                 setter.node,
                 f"`{source(setter.node.func)}()` leaves `{model.name}` in evaluation mode and nothing "
                 f"switches it back before `{opt.name}.step()` (line {step.line}) in the epoch loop at "
-                f"line {loop.line}: {when} `{model.name}` trains with {mode_consequence(model)} "
-                f"in evaluation behaviour",
+                f"line {loop.line}: {when} `{model.name}` trains with {train_consequence(model)}",
                 evidence={"model": model.name, "eval_line": setter.line, "step_line": step.line,
                           "epoch_loop_line": loop.line},
                 fixes=[FixRef("train-mode", {"model": model.name, "optimizer": opt.name})],
@@ -204,7 +221,7 @@ class MissingTrainMode(Rule):
         modes = modes_before(facts, model)
         seen_loops = []
         for step in steps:
-            loop = outermost_loop(step, "epoch")
+            loop = epoch_loop(step)
             if loop is None or loop in seen_loops:
                 continue
             seen_loops.append(loop)

@@ -12,8 +12,8 @@ from trainlint.rules import _trace_checks
 from trainlint.rules._source_index import dotted, index_of
 from trainlint.rules._training import (
     all_nodes, backward_events,
-    created, epochs_of, event_index, lr_text, lr_value, optimizer_steps, outermost_loop,
-    scheduler_optimizer, source, stepped_optimizer,
+    created, epochs_of, event_index, lr_text, lr_value, optimizer_steps, epoch_loop,
+    says_epoch, scheduler_optimizer, source, stepped_optimizer,
 )
 from trainlint.static import MISSING, FileFacts, Obj
 
@@ -86,14 +86,13 @@ def adversarial(facts: FileFacts, steps) -> bool:
 def loop_unit(loop) -> str:
     """"epochs" for a loop over epochs; "iterations" for a step loop that draws its own batches
     (``for step in range(10000): x, y = next(it)``), which the facts also call an epoch loop."""
-    target = ast.unparse(loop.node.target) if isinstance(loop.node, (ast.For, ast.AsyncFor)) else ""
     stack = list(loop.inner)
     while stack:
         inner = stack.pop()
         if inner.kind == "batch":
             return "epochs"
         stack.extend(inner.inner)
-    return "epochs" if "epoch" in target.lower() else "iterations"
+    return "epochs" if says_epoch(loop) else "iterations"
 
 
 def schedulers_of(facts: FileFacts, opt: Obj) -> list[Obj]:
@@ -165,7 +164,7 @@ class UnscheduledLearningRate(Rule):
             loop, epochs = epochs_of(steps)
             if loop is None or epochs is None or epochs < min_epochs:
                 continue
-            if any(outermost_loop(e, "epoch") is loop for e in facts.events if e.result is opt):
+            if any(epoch_loop(e) is loop for e in facts.events if e.result is opt):
                 continue  # re-created every epoch, presumably with a new learning rate
             if adversarial(facts, steps):
                 continue
@@ -479,8 +478,8 @@ class EpochSchedulerSteppedPerBatch(Rule):
                 batch = e.in_loop("batch")
                 if batch is None or e.guards:
                     continue
-                epoch_loop = outermost_loop(e, "epoch")
-                epochs = epoch_loop.count if epoch_loop is not None else None
+                counter = epoch_loop(e)
+                epochs = counter.count if counter is not None else None
                 consequence = per_epoch_consequence(sched, epochs)
                 if consequence is None:
                     continue
@@ -577,13 +576,13 @@ class BatchSchedulerSteppedPerEpoch(Rule):
                 continue
             opt_steps = optimizer_steps(facts, scheduler_optimizer(sched))
             for e in steps:
-                epoch_loop = e.loops[-1] if e.loops else None
-                if epoch_loop is None:
+                outer = e.loops[-1] if e.loops else None
+                if outer is None:
                     continue
-                batch_steps = [s for s in opt_steps if epoch_loop in s.loops and s.in_loop("batch") is not None]
-                if not batch_steps or sized_per_epoch(sched, epoch_loop.count):
+                batch_steps = [s for s in opt_steps if outer in s.loops and s.in_loop("batch") is not None]
+                if not batch_steps or sized_per_epoch(sched, outer.count):
                     continue
-                epochs = epoch_loop.count
+                epochs = outer.count
                 opt = scheduler_optimizer(sched)
                 opt_name = opt.name if opt else "optimizer"
                 yield ctx.finding(

@@ -299,3 +299,19 @@ def test_validation_loader_without_shuffle_is_fine():
     src = train_with("train_loader = DataLoader(train_set, batch_size=32, shuffle=True)\n"
                      "val_loader = DataLoader(val_set, batch_size=256)")
     assert findings("TL505", src + "for x, y in val_loader:\n    model(x)\n") == []
+
+
+def test_explicit_forward_calls_are_forward_passes():
+    src = """
+import torch
+model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Dropout(0.2), torch.nn.Linear(8, 3))
+optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+for i in range(100):
+    loss = torch.nn.functional.cross_entropy(model.forward(X_train), y_train)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+with torch.no_grad():
+    y_eval = model.forward(X_test)
+"""
+    assert lines("TL501", src) == [11]

@@ -241,3 +241,13 @@ def test_cyclic_lr_stepped_per_epoch_is_reported():
 def test_batch_schedules_sized_in_epochs_are_quiet(scheduler):
     src = HEAD + f"scheduler = torch.optim.lr_scheduler.{scheduler}\n" + loop(after="scheduler.step()")
     assert findings("TL405", src) == []
+
+
+def in_folds(code, folds="range(5)"):
+    return f"for fold in {folds}:\n" + "".join("    " + line + "\n" for line in code.splitlines())
+
+
+def test_epochs_are_counted_inside_cross_validation_folds():
+    (finding,) = findings("TL401", HEAD + in_folds(loop("30"), "kfold.split(X)"))
+    assert "stepped for 30 epochs" in finding.message
+    assert findings("TL401", HEAD + in_folds(loop("n_epochs"))) == []

@@ -33,7 +33,12 @@ def _lr_text(trace) -> str:
     if not opt:
         return ""
     lr = ((opt.get("groups") or [{}])[0]).get("lr")
-    return f" with {label(opt, 'optimizer')} ({opt.get('type')}, lr={lr:g})" if isinstance(lr, (int, float)) else ""
+    if not isinstance(lr, (int, float)):
+        return ""
+    curve = (opt.get("lr") or {}).get("y") or []
+    final = curve[-1] if curve else lr
+    moved = f", scheduled down to {final:.3g} by the last step" if isinstance(final, (int, float)) and final < lr * 0.5 else ""
+    return f" with {label(opt, 'optimizer')} ({opt.get('type')}, lr={lr:g}{moved})"
 
 
 class DivergingLoss(Rule):

@@ -109,7 +109,8 @@ class OverfittingGap(Rule):
             )
         else:
             message = f"final validation loss {final_v:.3f} is {final_v / final_t:.1f}x the training loss {final_t:.3f}"
-        message += f"; the best validation loss was {best[2]:.3f} at epoch {best[0]}"
+        if best[0] != pairs[-1][0]:
+            message += f"; the best validation loss was {best[2]:.3f} at epoch {best[0]}"
         opt = trace.main_optimizer()
         loss = trace.train_loss()
         names = {

@@ -229,7 +229,9 @@ def data_section(trace: dict[str, Any]) -> Section:
             fmt(int(n)) if n is not None else "—",
             f"{n / total:.0%}" if n and total else "—",
             fmt(ld.get("batch_size")),
-            str(sampler.get("type", "—")) + {None: "", True: "; shuffled", False: "; in order"}[ld.get("shuffle")],
+            # The sampler's type says the order (RandomSampler = shuffled); "shuffle" would
+            # read "in order" for a WeightedRandomSampler, which draws at random.
+            str(sampler.get("type", "—")),
             fmt(ld.get("batches")),
         ])
     header = ["Loader", "Role", "Dataset", "Samples", "Share", "Batch size", "Sampler", "Batches seen"]

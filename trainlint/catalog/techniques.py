@@ -751,9 +751,8 @@ SEED = [
         why=(
             "An unweighted loss counts every example the same, so a model that mostly predicts the "
             "majority class already scores well. Weighting each class by the inverse of its "
-            "frequency makes the classes contribute equally in total, so mistakes on the rare class "
-            "cost as much as the common class's together. Compute the weights from the training "
-            "split only."
+            "frequency gives every class the same total weight, so the rare class's errors count "
+            "as much as the common class's. Compute the weights from the training split only."
         ),
         template=(
             "import torch\n"

@@ -150,3 +150,18 @@ def test_a_real_run_over_the_static_fixtures_is_valid_sarif(validate, monkeypatc
             assert result["properties"]["cellLine"] == f.location.line
         assert result["ruleId"] == f.code
         assert (REPO / unquote(loc["artifactLocation"]["uri"])).is_file()
+
+
+def test_a_run_judging_a_recorded_trace_is_valid_sarif(validate, monkeypatch):
+    from trainlint.probe.trace import Trace
+
+    monkeypatch.chdir(REPO)
+    report = engine.check([], Config(), trace=Trace.load(REPO / "tests" / "data" / "sample_trace.json"))
+    assert any("probe" in f.sources for f in report.findings)
+    run = validate(sarif(report, REPO))["runs"][0]
+    assert [r["ruleId"] for r in run["results"]] == [f.code for f in report.findings]
+    assert [r["properties"]["sources"] for r in run["results"]] == [f.sources for f in report.findings]
+    notes = run["invocations"][0].get("toolExecutionNotifications", [])
+    assert [n["message"]["text"] for n in notes if n["level"] == "note"] == [
+        f"{s.code} skipped: {s.reason}" for s in report.skipped
+    ]

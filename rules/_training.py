@@ -130,6 +130,18 @@ def says_epoch(loop: LoopCtx) -> bool:
     return "epoch" in (ast.unparse(node.target) + ast.unparse(node.iter)).lower()
 
 
+def counts_epochs(loop: LoopCtx) -> bool:
+    """The loop runs over epochs (it holds a batch loop, or says "epoch"), not over single
+    optimizer steps that draw their own batches (``for step in range(10000): next(it)``)."""
+    stack = list(loop.inner)
+    while stack:
+        inner = stack.pop()
+        if inner.kind == "batch":
+            return True
+        stack.extend(inner.inner)
+    return says_epoch(loop)
+
+
 def epoch_loop(e: Event) -> LoopCtx | None:
     """The loop that counts epochs around an event. Folds of a cross-validation and the
     train/val phase loop of the transfer-learning tutorial are "epoch" loops to the facts too,

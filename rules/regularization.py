@@ -9,7 +9,7 @@ from trainlint.model import FixRef, Severity
 from trainlint.rule import Rule
 from trainlint.rules._source_index import index_of
 from trainlint.rules._training import (
-    all_nodes, epochs_of, optimizer_steps, stepped_optimizer, trained_model,
+    all_nodes, counts_epochs, epochs_of, optimizer_steps, stepped_optimizer, trained_model,
 )
 from trainlint.static import MISSING, FileFacts, Obj
 from trainlint.static import kinds
@@ -125,7 +125,7 @@ class NoRegularization(Rule):
         min_epochs = int(ctx.options.get("min_epochs", self.options["min_epochs"]))
         steps = optimizer_steps(facts)
         loop, epochs = epochs_of(steps)
-        if loop is None or epochs is None or epochs < min_epochs:
+        if loop is None or epochs is None or epochs < min_epochs or not counts_epochs(loop):
             return
         optimizers = []
         for step in steps:

@@ -13,7 +13,7 @@ from trainlint.rules._source_index import dotted, index_of
 from trainlint.rules._training import (
     all_nodes, backward_events,
     created, epochs_of, event_index, lr_text, lr_value, optimizer_steps, epoch_loop,
-    says_epoch, scheduler_optimizer, source, stepped_optimizer,
+    counts_epochs, scheduler_optimizer, source, stepped_optimizer,
 )
 from trainlint.static import MISSING, FileFacts, Obj
 
@@ -28,8 +28,11 @@ SCHEDULER_TECHNIQUE = {"StepLR": "step-lr", "MultiStepLR": "step-lr", "Exponenti
 # Attribute reads of a scheduler that do not drive it.
 PASSIVE_SCHEDULER_USES = {"get_last_lr", "get_lr", "state_dict", "load_state_dict", "last_epoch",
                           "base_lrs", "optimizer", "print_lr"}
-# Mentions of a scheduler's name that are its own creation or a plain read.
+# Step sizes and milestones up to this count epochs when the epoch count is unknown.
 EPOCH_LIKE_LIMIT = 50
+# A loop of single optimizer steps (no batch loop inside) counts steps, not epochs: it is
+# judged against this many steps per epoch times min_epochs.
+STEPS_PER_EPOCH_GUESS = 100
 
 
 def manual_lr_updates(facts: FileFacts) -> list[ast.AST]:
@@ -83,18 +86,6 @@ def adversarial(facts: FileFacts, steps) -> bool:
     return False
 
 
-def loop_unit(loop) -> str:
-    """"epochs" for a loop over epochs; "iterations" for a step loop that draws its own batches
-    (``for step in range(10000): x, y = next(it)``), which the facts also call an epoch loop."""
-    stack = list(loop.inner)
-    while stack:
-        inner = stack.pop()
-        if inner.kind == "batch":
-            return "epochs"
-        stack.extend(inner.inner)
-    return "epochs" if says_epoch(loop) else "iterations"
-
-
 def schedulers_of(facts: FileFacts, opt: Obj) -> list[Obj]:
     """Schedulers created for ``opt``, or whose optimizer the facts cannot tell."""
     return [s for s in facts.objects_of("scheduler") if scheduler_optimizer(s) in (opt, None)]
@@ -106,7 +97,10 @@ class UnscheduledLearningRate(Rule):
     Flags an optimizer that is stepped over many epochs (option `min_epochs`, default 5) while
     nothing changes its learning rate: no scheduler is created for it, no `param_group["lr"]` is
     assigned, and no `adjust_learning_rate`-style helper is called. Stays quiet when the number
-    of epochs cannot be read from the script (a `while` loop, a count from a config file).
+    of epochs cannot be read from the script (a `while` loop, a count from a config file), and
+    for GAN-style loops where two optimizers take turns (constant rates are the norm there). A
+    loop of single steps that draws its own batches (`for step in range(20000)`) needs 100 steps
+    per `min_epochs`.
 
     ## Why is this bad?
     A learning rate that is large enough to make fast progress early on is too large to settle
@@ -162,7 +156,9 @@ class UnscheduledLearningRate(Rule):
                 continue
             steps = optimizer_steps(facts, opt)
             loop, epochs = epochs_of(steps)
-            if loop is None or epochs is None or epochs < min_epochs:
+            if loop is None or epochs is None:
+                continue
+            if epochs < (min_epochs if counts_epochs(loop) else STEPS_PER_EPOCH_GUESS * min_epochs):
                 continue
             if any(epoch_loop(e) is loop for e in facts.events if e.result is opt):
                 continue  # re-created every epoch, presumably with a new learning rate
@@ -176,7 +172,7 @@ class UnscheduledLearningRate(Rule):
             yield ctx.finding(
                 opt.node,
                 f"optimizer `{opt.name}` ({opt.type_name}, lr={lr}) is stepped for {epochs} "
-                f"{loop_unit(loop)} at a constant learning rate",
+                f"{'epochs' if counts_epochs(loop) else 'iterations'} at a constant learning rate",
                 evidence={"optimizer": opt.name, "type": opt.type_name, "lr": lr, "epochs": epochs,
                           "epoch_loop_line": loop.line},
                 fixes=[FixRef("step-lr", {**params, "step_size": max(1, epochs // 3)}),

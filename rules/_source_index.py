@@ -62,12 +62,17 @@ class SourceIndex:
     tree: ast.Module
     parents: dict[ast.AST, ast.AST] = field(default_factory=dict)
     assignments: dict[str, list[Assignment]] = field(default_factory=dict)
+    calls: list[ast.Call] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        # One breadth-first walk: a node's ancestors are linked before the node is visited, so
+        # scope_of() already works for it.
         for node in ast.walk(self.tree):
             for child in ast.iter_child_nodes(node):
                 self.parents[child] = node
-        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Call):
+                self.calls.append(node)
+                continue
             if isinstance(node, ast.Assign):
                 targets = node.targets
             elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None:

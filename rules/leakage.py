@@ -17,7 +17,6 @@ FOLD_SPLITTERS = {
     "KFold", "StratifiedKFold", "GroupKFold", "RepeatedKFold", "RepeatedStratifiedKFold",
     "StratifiedGroupKFold", "LeaveOneOut", "ShuffleSplit", "StratifiedShuffleSplit", "TimeSeriesSplit",
 }
-ENCODERS = {"LabelEncoder", "LabelBinarizer", "OneHotEncoder", "OrdinalEncoder"}
 LABEL_WORDS = {"y", "label", "labels", "target", "targets", "class", "classes", "ytrain", "ylabels"}
 # Whole-array statistics that normalise data when subtracted or divided by.
 STATISTICS = {"mean", "std", "var", "nanmean", "nanstd", "nanvar", "median", "min", "amin"}
@@ -122,21 +121,24 @@ def only_labels(node: ast.AST | None) -> bool:
     return bool(names) and all(set(tokens(n)) & LABEL_WORDS for n in names)
 
 
+def labels_only(event: Event, data_node: ast.AST | None) -> bool:
+    """The fitted data is the labels: ``KBinsDiscretizer().fit_transform(y.reshape(-1, 1))``,
+    ``y = LabelEncoder().fit_transform(data[:, 0])``."""
+    targets = list(event.targets)
+    return only_labels(data_node) or bool(targets and all(set(tokens(t)) & LABEL_WORDS for t in targets))
+
+
 FEATURE_WORDS = {"x", "features", "feature", "feats", "inputs", "cols", "columns", "categorical", "cat"}
 
 
-def encodes_labels(event: Event, data_node: ast.AST | None) -> bool:
-    """An encoder applied to the labels (``y = LabelEncoder().fit_transform(data[:, 0])``).
-    LabelEncoder and LabelBinarizer are made for labels: they count as feature encoders only
-    when a name says features (``X[:, 3]``, ``df_features``)."""
-    targets = [n for n in event.targets]
+def label_encoder_on_labels(event: Event, data_node: ast.AST | None) -> bool:
+    """LabelEncoder and LabelBinarizer are made for labels: they count as feature encoders
+    only when a name says features (``X_cat = LabelEncoder().fit_transform(X[:, 3])``)."""
+    if event.receiver.type_name not in ("LabelEncoder", "LabelBinarizer"):
+        return False
     names = [n.id for n in ast.walk(data_node) if isinstance(n, ast.Name)] if data_node is not None else []
-    words = {w for n in targets + names for w in tokens(n)}
-    if only_labels(data_node) or (targets and all(set(tokens(t)) & LABEL_WORDS for t in targets)):
-        return True
-    if event.receiver.type_name in ("LabelEncoder", "LabelBinarizer"):
-        return not words & FEATURE_WORDS
-    return False
+    words = {w for n in list(event.targets) + names for w in tokens(n)}
+    return not words & FEATURE_WORDS
 
 
 def feature_label_names(split: Split) -> tuple[str | None, str | None]:
@@ -226,8 +228,8 @@ class PreprocessingFitBeforeSplit(Rule):
                     or event.receiver.kind != "preprocessor" or id(event.node) in reported:
                 continue
             data_node = event.node.args[0] if event.node.args else None
-            if event.receiver.type_name in ENCODERS and encodes_labels(event, data_node):
-                continue  # encoding the label vocabulary leaks nothing about held-out rows
+            if labels_only(event, data_node) or label_encoder_on_labels(event, data_node):
+                continue  # preprocessing the labels: out of scope (encoding their vocabulary leaks nothing)
             split = later_split_of(facts, self.fitted_data(event, data_node), position)
             if split is None:
                 continue
@@ -426,7 +428,7 @@ class AugmentedEvaluationData(Rule):
                 reported.add(id(obj.node))
                 part = "test" if r == TEST else "validation"
                 yield self.report(ctx, obj.node, f"{part} dataset `{obj.name}` ({why}) is built", tf, found, obj)
-        for call in (n for n in ast.walk(facts.tree) if isinstance(n, ast.Call)):
+        for call in index.calls:
             if id(call) in reported:
                 continue
             names = [n for n in index.bound_names(call) if role(n) in (VAL, TEST)]

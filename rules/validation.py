@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import weakref
 
 from trainlint.rules._heldout import (
     TEST, VAL, dataset_role, identifiers, is_train_name, role, string_role, strings, tokens,
@@ -420,12 +421,24 @@ def test_metric(facts: FileFacts, expr: ast.AST, at: ast.AST) -> str | None:
 
 
 def evaluates_test_loader(facts: FileFacts, call: ast.Call) -> bool:
-    for event in facts.events:
-        if call in event.via:
+    """Calling ``call`` runs a batch loop over a test loader (through inlined functions)."""
+    return id(call) in test_evaluating_calls(facts)
+
+
+_TEST_CALLS: weakref.WeakKeyDictionary[FileFacts, set[int]] = weakref.WeakKeyDictionary()
+
+
+def test_evaluating_calls(facts: FileFacts) -> set[int]:
+    """Ids of the call nodes through which a batch loop over a test loader is reached."""
+    found = _TEST_CALLS.get(facts)
+    if found is None:
+        found = set()
+        for event in facts.events:
             batch = event.in_loop("batch")
-            if batch is not None and loader_role(batch.iterates) == TEST:
-                return True
-    return False
+            if event.via and batch is not None and loader_role(batch.iterates) == TEST:
+                found.update(id(c) for c in event.via)
+        _TEST_CALLS[facts] = found
+    return found
 
 
 def selection_action(body: list[ast.stmt]) -> tuple[str, str] | None:
@@ -535,7 +548,7 @@ class ModelSelectionOnTestSet(Rule):
             yield ctx.finding(node, message, evidence=evidence, fixes=self.fixes(facts))
 
     def decisions(self, facts: FileFacts):
-        for node in ast.walk(facts.tree):
+        for node in index_of(facts).parents:  # every node of the file but the module itself
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Compare):
                 # is_best = test_acc > best_acc; save_checkpoint(state, is_best)
                 flags = [n for t in node.targets for n in target_names(t) if "best" in n.lower()]

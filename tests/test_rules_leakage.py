@@ -5,7 +5,7 @@ from static_findings import findings, lines
 SK = """
 from imblearn.over_sampling import SMOTE, RandomOverSampler
 from sklearn.model_selection import KFold, train_test_split
-from sklearn.preprocessing import LabelEncoder, MinMaxScaler, StandardScaler
+from sklearn.preprocessing import KBinsDiscretizer, LabelEncoder, MinMaxScaler, StandardScaler
 import torch
 from torch.utils.data import TensorDataset, random_split
 """
@@ -156,7 +156,8 @@ train_part, holdout = torch.utils.data.random_split(full, [0.8, 0.2])
 def test_label_encoder_is_for_labels_unless_a_name_says_features():
     src = SK + """
 y = LabelEncoder().fit_transform(data[:, 0])
-X_train, X_val, y_train, y_val = train_test_split(X, y)
+y_bins = KBinsDiscretizer(n_bins=3).fit_transform(y.reshape(-1, 1))
+X_train, X_val, y_train, y_val = train_test_split(X, y_bins)
 """
     assert lines("TL103", src) == []
     src = SK + """

@@ -13,7 +13,6 @@ import fnmatch
 import os
 import re
 import sys
-import traceback
 from typing import Any, Iterable
 
 from trainlint.config import Config, ConfigError
@@ -188,6 +187,8 @@ def _analyze(path: str, display: str | None = None, *, crashes: list[RuleCrash])
 
 
 def _crash(code: str, path: str | None, exc: Exception) -> RuleCrash:
+    import traceback  # only a crash needs it; keeps start-up lean
+
     return RuleCrash(code=code, path=path, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from dataclasses import dataclass, field
 
 SOURCE_SUFFIXES = (".py", ".ipynb")
 
@@ -36,12 +35,12 @@ DEFAULT_EXCLUDE = (
 )
 
 
-@dataclass
 class Discovery:
     """The files to check (display paths, in a stable order) and the paths that do not exist."""
 
-    files: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.files: list[str] = []
+        self.missing: list[str] = []
 
 
 def find_files(
@@ -123,11 +122,14 @@ class _Excluder:
 # .gitignore per folder applying below it, deeper files overriding shallower ones.
 
 
-@dataclass
 class _Pattern:
-    regex: re.Pattern
-    negated: bool
-    dir_only: bool
+    # A plain class: this module loads on every run, and each dataclass costs start-up time.
+    __slots__ = ("regex", "negated", "dir_only")
+
+    def __init__(self, regex: re.Pattern, negated: bool, dir_only: bool):
+        self.regex = regex
+        self.negated = negated
+        self.dir_only = dir_only
 
 
 class _GitIgnore:

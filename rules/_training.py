@@ -422,3 +422,35 @@ def trained_models(facts: FileFacts) -> list[Obj]:
         if trained is not None and trained.kind == "layer" and trained not in out and not trained.inferred:
             out.append(trained)
     return out
+
+
+def loop_names(facts: FileFacts, step: Event | None) -> dict[str, object]:
+    """The user's names around an optimizer step, for fix templates: the training loader, the
+    model, the optimizer, the loss and the epoch count (only those the facts know)."""
+    out: dict[str, object] = {}
+    if step is None:
+        return out
+    opt = stepped_optimizer(step)
+    if opt is not None:
+        out["optimizer"] = opt.name
+        model = trained_model(facts, opt)
+        if model is not None:
+            out["model"] = model.name
+    batch = step.in_loop("batch")
+    if batch is not None and batch.iterates is not None:
+        out["train_loader"] = batch.iterates.name
+    counter = epoch_loop(step)
+    if counter is not None and counter.count is not None:
+        out["epochs"] = counter.count
+    inner = step.loops[-1] if step.loops else None
+    for e in facts.events:
+        called = e.result.called if e.result is not None else None
+        if inner is not None and inner in e.loops and called is not None and called.kind == "loss":
+            out["loss_name"] = called.name
+            break
+    return out
+
+
+def first_step(facts: FileFacts, opt: Obj | None) -> Event | None:
+    """The optimizer's first step inside a loop (the one the fix rewrites)."""
+    return next((s for s in optimizer_steps(facts, opt) if s.loops), None)

@@ -12,7 +12,7 @@ from trainlint.rules._source_index import index_of
 from trainlint.rules._training import (
     EVAL, TRAIN, RECURRENT, all_nodes, backward_events, event_index,
     evaluation_forwards, grad_mode_unknown, has_mode_layers, mode_layers, mode_set, modes_before,
-    loop_span, optimizer_steps, epoch_loop, opaque_kwargs, source, stepped_optimizer,
+    loop_names, loop_span, optimizer_steps, epoch_loop, opaque_kwargs, source, stepped_optimizer,
     train_loaders, trained_model, trained_models,
 )
 from trainlint.static import MISSING, Event, FileFacts, Obj
@@ -71,7 +71,9 @@ class MissingEvalMode(Rule):
     ## Example
     ```python
     import torch
+    from torch.utils.data import DataLoader
 
+    val_loader = DataLoader(val_set, batch_size=256)
     model = torch.nn.Sequential(torch.nn.Linear(10, 32), torch.nn.Dropout(0.5), torch.nn.Linear(32, 2))
     correct = 0
     with torch.no_grad():
@@ -82,7 +84,9 @@ class MissingEvalMode(Rule):
     ## Use instead
     ```python
     import torch
+    from torch.utils.data import DataLoader
 
+    val_loader = DataLoader(val_set, batch_size=256)
     model = torch.nn.Sequential(torch.nn.Linear(10, 32), torch.nn.Dropout(0.5), torch.nn.Linear(32, 2))
     model.eval()
     correct = 0
@@ -210,7 +214,7 @@ class MissingTrainMode(Rule):
                 f"line {loop.line}: {when} `{model.name}` trains with {train_consequence(model)}",
                 evidence={"model": model.name, "eval_line": setter.line, "step_line": step.line,
                           "epoch_loop_line": loop.line},
-                fixes=[FixRef("train-mode", {"model": model.name, "optimizer": opt.name})],
+                fixes=[FixRef("train-mode", {**loop_names(facts, step), "model": model.name})],
             )
 
     @staticmethod
@@ -348,7 +352,7 @@ class MissingZeroGrad(Rule):
                           f"step adds up all gradients computed so far")
             reported.add(id(step.node))
             model = trained_model(facts, opt) if opt is not None else None
-            params = {"optimizer": name}
+            params = {**loop_names(facts, step), "optimizer": name}
             if model is not None:
                 params["model"] = model.name
             yield ctx.finding(
@@ -524,5 +528,16 @@ class UnshuffledTrainLoader(Rule):
                 f"or a sampler: every epoch presents the same batches in the same order",
                 evidence={"loader": loader.name, "loop_line": loop.line,
                           "shuffle": None if shuffle is MISSING else shuffle},
-                fixes=[FixRef("shuffle-train", {"train_loader": loader.name})],
+                fixes=[FixRef("shuffle-train", self._fix_params(loader))],
             )
+
+    @staticmethod
+    def _fix_params(loader: Obj) -> dict[str, object]:
+        params: dict[str, object] = {"train_loader": loader.name}
+        dataset = loader.arg("dataset", 0)
+        if isinstance(dataset, (ast.Name, ast.Attribute)):
+            params["dataset"] = source(dataset)
+        batch_size = loader.literal("batch_size", 1)
+        if isinstance(batch_size, int) and not isinstance(batch_size, bool):
+            params["batch_size"] = batch_size
+        return params

@@ -9,7 +9,7 @@ from trainlint.model import FixRef, Severity
 from trainlint.rule import Rule
 from trainlint.rules._training import (
     all_nodes,
-    RECURRENT, created, lr_value, opaque_kwargs, optimizer_steps, stepped_optimizer, trained_model,
+    RECURRENT, created, loop_names, lr_value, opaque_kwargs, optimizer_steps, stepped_optimizer, trained_model,
 )
 from trainlint.static import MISSING
 
@@ -243,6 +243,6 @@ class RnnWithoutGradientClipping(Rule):
                 f"`{model.name}` contains nn.{layer.type_name} ({where}) and `{opt.name}.step()` runs "
                 f"without gradient clipping: one exploding gradient can throw the weights far off",
                 evidence={"model": model.name, "layer": layer.type_name, "optimizer": opt.name},
-                fixes=[FixRef("gradient-clipping", {"model": model.name, "optimizer": opt.name})],
+                fixes=[FixRef("gradient-clipping", {**loop_names(facts, step), "model": model.name})],
             )
             return

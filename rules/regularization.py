@@ -9,7 +9,7 @@ from trainlint.model import FixRef, Severity
 from trainlint.rule import Rule
 from trainlint.rules._source_index import index_of
 from trainlint.rules._training import (
-    all_nodes, counts_epochs, epochs_of, optimizer_steps, stepped_optimizer, trained_model,
+    all_nodes, counts_epochs, epochs_of, loop_names, optimizer_steps, stepped_optimizer, trained_model,
 )
 from trainlint.static import MISSING, FileFacts, Obj
 from trainlint.static import kinds
@@ -153,7 +153,8 @@ class NoRegularization(Rule):
                 FixRef("weight-decay", {"model": model.name, "optimizer": opt.name,
                                         "optimizer_class": opt.type_name}),
                 FixRef("batch-norm", {"model": model.name}),
-                FixRef("early-stopping", {"model": model.name, "optimizer": opt.name, "epochs": epochs}),
+                FixRef("early-stopping", {**loop_names(facts, steps[0]), "model": model.name,
+                                          "optimizer": opt.name, "epochs": epochs}),
                 FixRef("data-augmentation", {}),
             ],
         )

@@ -12,7 +12,7 @@ from trainlint.rules import _trace_checks
 from trainlint.rules._source_index import dotted, index_of
 from trainlint.rules._training import (
     all_nodes, backward_events,
-    created, epochs_of, event_index, lr_text, lr_value, optimizer_steps, epoch_loop,
+    created, epochs_of, first_step, loop_names, event_index, lr_text, lr_value, optimizer_steps, epoch_loop,
     counts_epochs, scheduler_optimizer, source, stepped_optimizer,
 )
 from trainlint.static import MISSING, FileFacts, Obj
@@ -25,6 +25,10 @@ SCHEDULE_FACTORY_RE = re.compile(r"sched|warmup|lr_lambda|LRPolicy", re.I)
 SCHEDULER_TECHNIQUE = {"StepLR": "step-lr", "MultiStepLR": "step-lr", "ExponentialLR": "exponential-lr",
                        "OneCycleLR": "one-cycle-lr", "CyclicLR": "cyclic-lr",
                        "ReduceLROnPlateau": "reduce-lr-on-plateau"}
+# Scheduler arguments that fill the fix template of the same technique: (keyword, position).
+SCHEDULER_ARGS = {"StepLR": (("step_size", 1), ("gamma", 2)), "ExponentialLR": (("gamma", 1),),
+                  "OneCycleLR": (("max_lr", 1),), "CyclicLR": (("base_lr", 1), ("max_lr", 2)),
+                  "ReduceLROnPlateau": (("factor", None), ("patience", None))}
 # Attribute reads of a scheduler that do not drive it.
 PASSIVE_SCHEDULER_USES = {"get_last_lr", "get_lr", "state_dict", "load_state_dict", "last_epoch",
                           "base_lrs", "optimizer", "print_lr"}
@@ -165,7 +169,7 @@ class UnscheduledLearningRate(Rule):
             if adversarial(facts, steps):
                 continue
             lr = lr_text(opt)
-            params = {"optimizer": opt.name, "epochs": epochs}
+            params = {**loop_names(facts, steps[0]), "optimizer": opt.name, "epochs": epochs}
             if lr_value(opt) is not None:
                 params["lr"] = lr_value(opt)
                 params["max_lr"] = lr_value(opt) * 10
@@ -176,7 +180,7 @@ class UnscheduledLearningRate(Rule):
                 evidence={"optimizer": opt.name, "type": opt.type_name, "lr": lr, "epochs": epochs,
                           "epoch_loop_line": loop.line},
                 fixes=[FixRef("step-lr", {**params, "step_size": max(1, epochs // 3)}),
-                       FixRef("reduce-lr-on-plateau", {"optimizer": opt.name, "epochs": epochs}),
+                       FixRef("reduce-lr-on-plateau", params),
                        FixRef("one-cycle-lr", params)],
             )
 
@@ -204,12 +208,18 @@ def scheduler_mentions(facts: FileFacts, sched: Obj) -> tuple[bool, bool]:
     return stepped, opaque
 
 
-def scheduler_fixes(sched: Obj, opt_name: str, epochs: int | None = None,
+def scheduler_fixes(facts: FileFacts, sched: Obj, opt_name: str, epochs: int | None = None,
                     order: bool = True) -> list[FixRef]:
-    """The loop-order fix and the technique of the scheduler's own type, in the user's names."""
-    params = {"scheduler": sched.name, "optimizer": opt_name}
+    """The loop-order fix and the technique of the scheduler's own type, in the user's names
+    and with the scheduler's own arguments where they are constants."""
+    opt = scheduler_optimizer(sched)
+    params = {**loop_names(facts, first_step(facts, opt)), "scheduler": sched.name, "optimizer": opt_name}
     if epochs is not None:
         params["epochs"] = epochs
+    for arg, pos in SCHEDULER_ARGS.get(sched.type_name, ()):
+        value = sched.literal(arg, pos)
+        if value is not MISSING:
+            params[arg] = value
     fixes = [FixRef("scheduler-order", params)] if order else []
     if sched.type_name in SCHEDULER_TECHNIQUE:
         fixes.append(FixRef(SCHEDULER_TECHNIQUE[sched.type_name], params))
@@ -275,7 +285,7 @@ class SchedulerNeverStepped(Rule):
             opt = scheduler_optimizer(sched)
             opt_name = opt.name if opt is not None else source(sched.arg("optimizer", 0))
             lr = f" at lr={lr_text(opt)}" if opt is not None else ""
-            fixes = scheduler_fixes(sched, opt_name)
+            fixes = scheduler_fixes(facts, sched, opt_name)
             yield ctx.finding(
                 sched.node,
                 f"scheduler `{sched.name}` ({sched.type_name}) is created but `{sched.name}.step()` "
@@ -364,7 +374,7 @@ class SchedulerBeforeOptimizer(Rule):
                             f"learning rate is skipped",
                             evidence={"scheduler": sched.name, "scheduler_step_line": e.line,
                                       "optimizer_step_line": first.line, "loop_line": loop.line},
-                            fixes=[FixRef("scheduler-order", {"scheduler": sched.name, "optimizer": opt_name})],
+                            fixes=scheduler_fixes(facts, sched, opt_name, loop.count)[:1],
                         )
                     break
 
@@ -480,7 +490,7 @@ class EpochSchedulerSteppedPerBatch(Rule):
                 if consequence is None:
                     continue
                 opt = scheduler_optimizer(sched)
-                fixes = scheduler_fixes(sched, opt.name if opt else "optimizer", epochs)
+                fixes = scheduler_fixes(facts, sched, opt.name if opt else "optimizer", epochs)
                 yield ctx.finding(
                     e.node,
                     f"`{sched.name}` ({sched.type_name}) is sized in epochs but `{sched.name}.step()` "
@@ -589,6 +599,6 @@ class BatchSchedulerSteppedPerEpoch(Rule):
                     f"hardly advances and the learning rate stays near its starting value",
                     evidence={"scheduler": sched.name, "type": sched.type_name,
                               "optimizer_step_line": batch_steps[0].line, "epochs": epochs},
-                    fixes=scheduler_fixes(sched, opt_name, epochs, order=False),
+                    fixes=scheduler_fixes(facts, sched, opt_name, epochs, order=False),
                 )
                 break

@@ -272,7 +272,7 @@ def test_unshuffled_train_loader_is_reported_at_its_creation():
     assert finding.location.line == 4
     assert finding.message.startswith("`train_loader` feeds the training loop at line 8 but is created without "
                                       "`shuffle=True`")
-    assert finding.fixes[0].params == {"train_loader": "train_loader"}
+    assert finding.fixes[0].params == {"train_loader": "train_loader", "dataset": "train_set", "batch_size": 32}
 
 
 def test_explicit_shuffle_false_is_reported_as_such():

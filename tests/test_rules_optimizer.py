@@ -97,7 +97,7 @@ def test_recurrent_model_without_clipping_is_reported_at_the_step(layer):
     (finding,) = findings("TL408", RNN.format(layer=layer, clip=""))
     assert finding.location.line == 21
     assert f"`net` contains nn.{layer} (`self.rnn`, line 9)" in finding.message
-    assert finding.fixes[0].params == {"model": "net", "optimizer": "optimizer"}
+    assert finding.fixes[0].params == {"model": "net", "optimizer": "optimizer", "train_loader": "loader"}
 
 
 @pytest.mark.parametrize("clip", [

@@ -225,14 +225,16 @@ class PerClassSamplerWeights(Rule):
             weights_text = ast.unparse(weights) if weights is not None else "weights"
             parts = []
             if shape.kind == PER_CLASS:
+                last = shape.length - 1 if shape.length else "n_classes-1"
                 parts.append(f"WeightedRandomSampler `{sampler.name}` gets per-class weights `{weights_text}` "
-                             f"({shape.why}) where it needs one weight per sample: it draws only indices "
-                             f"0..{shape.length - 1 if shape.length else 'n_classes-1'}, not classes")
+                             f"({shape.why}) but needs one weight per sample: it only ever draws the "
+                             f"indices 0..{last}")
             if draws is not None:
-                parts.append(f"num_samples={draws} is the number of classes, so an epoch is that many samples")
+                size = f" = {shape.length}" if shape.length and shape.kind == PER_CLASS else ""
+                parts.append(f"num_samples={draws}{size} is the number of classes, so an epoch is that many samples")
             if shape.kind != PER_CLASS:
                 parts[0] = f"WeightedRandomSampler `{sampler.name}`: " + parts[0]
-            message = "; ".join(parts) + "; index the class weights by each sample's label"
+            message = "; ".join(parts) + "; look the class weights up by each sample's label"
             yield ctx.finding(sampler.node, message,
                               evidence={"weights": weights_text, "weights_shape": shape.kind,
                                         "num_classes": shape.length, "num_samples": draws},

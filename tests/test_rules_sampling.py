@@ -19,8 +19,8 @@ train_loader = DataLoader(dataset, batch_size=32, sampler=sampler)
 """
     (finding,) = findings("TL302", src)
     assert finding.location.line == 8
-    assert "draws only indices 0..1" in finding.message
-    assert "num_samples=len(weights) is the number of classes" in finding.message
+    assert "only ever draws the indices 0..1" in finding.message
+    assert "num_samples=len(weights) = 2 is the number of classes" in finding.message
     assert finding.evidence["num_classes"] == 2
     fix = finding.fixes[0]
     assert fix.technique == "weighted-sampler"

@@ -322,6 +322,16 @@ TRANSFORM_POSITION = {"ImageFolder": 1, "DatasetFolder": 2, "MNIST": 2, "Fashion
                       "QMNIST": 2, "CIFAR10": 2, "CIFAR100": 2, "USPS": 2}
 
 
+# albumentations transforms that apply with probability p < 1 by default (Random* aside).
+ALBUMENTATIONS_RANDOM = {
+    "HorizontalFlip", "VerticalFlip", "Flip", "Transpose", "Rotate", "ShiftScaleRotate", "Affine",
+    "Perspective", "ElasticTransform", "GridDistortion", "OpticalDistortion", "CoarseDropout",
+    "Cutout", "GaussNoise", "GaussianBlur", "MotionBlur", "Blur", "MedianBlur", "HueSaturationValue",
+    "ColorJitter", "RGBShift", "ChannelShuffle", "CLAHE", "Sharpen", "ToGray", "ImageCompression",
+    "OneOf", "SomeOf",
+}
+
+
 def augmentations(facts: FileFacts, expr: ast.AST | None, at: ast.AST, depth: int = 0) -> list[str]:
     """The random transforms an expression builds (``Compose([RandomCrop(...), ...])``, a name
     bound to one, ``tfms["train"]``). Calls to the user's own functions are not followed:
@@ -330,11 +340,14 @@ def augmentations(facts: FileFacts, expr: ast.AST | None, at: ast.AST, depth: in
         return []
     index = index_of(facts)
     if isinstance(expr, ast.Call):
-        qualname = facts.qualname(expr.func)
-        if classify(qualname) != "transform":
+        qualname = facts.qualname(expr.func) or ""
+        last = qualname.rsplit(".", 1)[-1]
+        if qualname.split(".")[0] == "albumentations":
+            found = [last] if is_random_transform(last) or last in ALBUMENTATIONS_RANDOM else []
+        elif classify(qualname) == "transform":
+            found = [last] if is_random_transform(last) else []
+        else:
             return []
-        last = (qualname or "").rsplit(".", 1)[-1]
-        found = [last] if is_random_transform(last) else []
         for arg in [*expr.args, *(k.value for k in expr.keywords)]:
             found += augmentations(facts, arg, at, depth + 1)
         return found

@@ -166,3 +166,18 @@ X_cat = LabelEncoder().fit_transform(X[:, 3])
 X_train, X_val, y_train, y_val = train_test_split(X_cat, y)
 """
     assert lines("TL103", src) == [9]
+
+
+def test_albumentations_flips_on_the_validation_dataset():
+    src = """
+import albumentations as A
+from albumentations.pytorch import ToTensorV2
+train_aug = A.Compose([A.Resize(256, 256), A.HorizontalFlip(), A.RandomBrightnessContrast(), ToTensorV2()])
+valid_aug = A.Compose([A.Resize(256, 256), A.Normalize(), ToTensorV2()])
+train_ds = LeafDataset(train_df, transform=train_aug)
+valid_ds = LeafDataset(valid_df, transform=train_aug)
+test_ds = LeafDataset(test_df, transform=valid_aug)
+"""
+    (finding,) = findings("TL104", src)
+    assert finding.location.line == 7
+    assert "(HorizontalFlip, RandomBrightnessContrast)" in finding.message

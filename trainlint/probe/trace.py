@@ -210,7 +210,8 @@ class Trace:
             raise TraceError("trace has no \"script\" path")
         kwargs: dict[str, Any] = {"script": data["script"], "run": dict(data.get("run") or {})}
         for name in _LIST_FIELDS:
-            value = data.get(name) or []
+            value = data.get(name)
+            value = [] if value is None else value
             if not isinstance(value, list):
                 raise TraceError(f"trace field {name!r} must be a list, got {type(value).__name__}")
             kwargs[name] = value

@@ -71,6 +71,9 @@ class WeightShapes:
                 return Shape(None, "a literal list", len(expr.elts), [e.value for e in expr.elts])
             return UNKNOWN
         if isinstance(expr, ast.BinOp):
+            if isinstance(expr.op, (ast.Mult, ast.Add)) and any(
+                    isinstance(side, (ast.List, ast.Tuple)) for side in (expr.left, expr.right)):
+                return UNKNOWN  # [0] * len(dataset): Python repeats or joins lists
             shapes = [self.of(expr.left, at, depth + 1), self.of(expr.right, at, depth + 1)]
             for kind in (PER_SAMPLE, PER_CLASS):
                 for shape in shapes:

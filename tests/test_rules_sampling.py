@@ -106,3 +106,13 @@ sampler = WeightedRandomSampler(class_weights, num_samples=len(y_train))
     (finding,) = findings("TL302", src)
     assert finding.fixes[0].params == {"labels": "y_train"}
     assert "`compute_class_weight` returns one weight per class" in finding.message
+
+
+def test_weights_filled_in_a_loop_over_the_dataset_are_left_alone():
+    src = HEAD + """
+sample_weights = [0] * len(dataset)
+for idx, (data, label) in enumerate(dataset):
+    sample_weights[idx] = class_weights[label]
+sampler = WeightedRandomSampler(sample_weights, num_samples=1, replacement=True)
+"""
+    assert lines("TL302", src) == []

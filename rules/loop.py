@@ -337,11 +337,13 @@ class MissingZeroGrad(Rule):
             loop = step.loops[-1]
             if not any(loop in b.loops for b in backward):
                 continue
+            opt = stepped_optimizer(step)
+            if opt is not None and any(e.result is opt and loop in e.loops for e in facts.events):
+                continue  # a fresh optimizer every iteration: a numeric check, not a training loop
             if _clears_in_loop(facts, loop, zero_events, clearing):
                 continue
             enclosing = step.loops[:-1]
             outer = next((z for z in zero_events if any(c in z.loops for c in enclosing)), None)
-            opt = stepped_optimizer(step)
             name = opt.name if opt is not None else "optimizer"
             if outer is not None:
                 detail = (f"gradients are only cleared once per outer iteration (line {outer.line}), "

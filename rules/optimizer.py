@@ -226,15 +226,13 @@ class RnnWithoutGradientClipping(Rule):
 
     def check_static(self, ctx):
         facts = ctx.facts
-        if clips_gradients(facts):
-            return
         for step in optimizer_steps(facts):
             opt = stepped_optimizer(step)
             model = trained_model(facts, opt) if opt is not None else None
             if model is None:
                 continue
             recurrent = [layer for layer in model.layers if layer.type_name in RECURRENT]
-            if not recurrent:
+            if not recurrent or clips_gradients(facts):
                 continue
             layer = recurrent[0]
             where = f"`{layer.name}`, line {layer.node.lineno}" if layer.node is not None else layer.name

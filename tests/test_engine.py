@@ -12,7 +12,7 @@ import os
 import pytest
 
 from trainlint.config import Config, ConfigError
-from trainlint.engine import NEEDS_TRACE, check, judge_trace
+from trainlint.engine import NEEDS_SOURCE, NEEDS_TRACE, check, judge_trace
 from trainlint.model import FixRef, Severity
 from trainlint.probe.trace import Trace
 from trainlint.rule import Rule, discover
@@ -362,3 +362,9 @@ def test_crashes_in_workers_are_recorded(tmp_path, monkeypatch):
     report = check(["."], Config(select=["TL801", "TL803"]), rules=TEST_RULES, jobs=2)
     assert len(report.findings) == 30
     assert sorted(c.path for c in report.crashes) == [f"s{i:02d}.py" for i in range(30)]
+
+
+def test_static_rules_are_skipped_with_reason_when_only_a_trace_is_judged(script):
+    report = judge_trace(Trace(script=script), Config(select=["TL801", "TL805"]), rules=TEST_RULES)
+    assert [(s.code, s.reason) for s in report.skipped] == [("TL801", NEEDS_SOURCE)]
+    assert [f.code for f in report.findings] == ["TL805"]

@@ -286,7 +286,8 @@ def _describe(rule) -> str:
         lines += ["", "## Fixes it suggests"]
         for technique in rule.techniques:
             fix = catalog.render(FixRef(technique))
-            lines += ["", f"### {fix.title} ({fix.technique_id})", "", fix.when, "", fix.why, "", "```python", fix.code.rstrip(), "```"]
+            lines += ["", f"### {fix.title} ({fix.technique_id})", "", fix.when, "", fix.why]
+            lines += ["", "```python", fix.code.rstrip(), "```"]
     return "\n".join(lines)
 
 

@@ -238,6 +238,8 @@ def _check_paths(plan: RulePlan, paths: list[str], jobs: int | None) -> list[_Fi
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 return pool.map(_check_path_in_worker, paths, chunksize=max(1, len(paths) // (workers * 4)))
+        except OSError:
+            pass  # no processes to be had (limits, sandbox): check in this one
         finally:
             _WORKER_PLAN = None
     instances = _instances(plan)

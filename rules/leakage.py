@@ -7,8 +7,8 @@ import ast
 
 from trainlint.model import FixRef, Severity
 from trainlint.rule import Rule
-from trainlint.rules._heldout import TEST, VAL, dataset_role, role, tokens
-from trainlint.rules._source_index import SourceIndex, dotted, index_of
+from trainlint.rules._heldout import TEST, VAL, dataset_role, is_train_name, role, tokens
+from trainlint.rules._source_index import SourceIndex, dotted, index_of, target_names
 from trainlint.static import Event, FileFacts, Obj
 from trainlint.static.kinds import classify, is_random_transform
 
@@ -23,17 +23,30 @@ STATISTICS = {"mean", "std", "var", "nanmean", "nanstd", "nanvar", "median", "mi
 
 
 class Split:
-    """A place where data is divided: which objects go in, where, and its position in the run."""
+    """A place where data is divided: which objects go in, where, and its position in the run.
+    ``obj`` is None for a split made by hand (``X_test = X[800:]``)."""
 
-    def __init__(self, obj: Obj, node: ast.AST, inputs: list[Obj], order: int):
+    def __init__(self, obj: Obj | None, node: ast.AST, inputs: list[Obj], order: int, text: str = ""):
         self.obj = obj
         self.node = node
         self.inputs = inputs
         self.order = order
+        self.text = text or source_text(node, 50)
+
+    @property
+    def kind(self) -> str:
+        return self.obj.type_name if self.obj is not None else "slicing"
 
     @property
     def label(self) -> str:
+        if self.obj is None:
+            return f"the hand-made split at line {self.node.lineno} (`{self.text}`)"
         return f"`{self.obj.type_name}` at line {self.node.lineno}"
+
+    @property
+    def test_size(self) -> float | None:
+        size = self.obj.literal("test_size") if self.obj is not None else None
+        return size if isinstance(size, float) and 0 < size < 1 else None
 
     def receives(self, matches) -> bool:
         """The data split here was computed from an object for which ``matches(obj)`` holds."""
@@ -103,6 +116,29 @@ def later_split_of(facts: FileFacts, matches, after: int) -> Split | None:
     return None
 
 
+def hand_split_after(facts: FileFacts, names: set[str], after: int) -> Split | None:
+    """The first split by slicing after line ``after``: a validation/test-named variable
+    assigned a slice or an index selection of one of ``names`` (``X_test = X[800:]``,
+    ``X_train, X_val = X[:n], X[n:]``, ``X_val = X[val_idx]``)."""
+    index = index_of(facts)
+    found: list[ast.AST] = []
+    for name, assignments in index.assignments.items():
+        if role(name) not in (VAL, TEST):
+            continue
+        for assignment in assignments:
+            if assignment.line <= after:
+                continue
+            values = assignment.value.elts if isinstance(assignment.value, ast.Tuple) else [assignment.value]
+            if any(isinstance(v, ast.Subscript) and isinstance(v.value, ast.Name) and v.value.id in names
+                   and isinstance(v.slice, (ast.Slice, ast.Name, ast.Attribute)) for v in values):
+                found.append(index.statement_of(assignment.value))
+    if not found:
+        return None
+    stmt = min(found, key=lambda n: n.lineno)
+    text = (ast.get_source_segment(facts.text, stmt) or "").strip()
+    return Split(None, stmt, [], len(facts.events), text if 0 < len(text) <= 60 and "\n" not in text else "")
+
+
 def is_object(*sources: Obj | None):
     wanted = {id(s) for s in sources if s is not None}
     return lambda obj: id(obj) in wanted
@@ -142,7 +178,7 @@ def label_encoder_on_labels(event: Event, data_node: ast.AST | None) -> bool:
 
 
 def feature_label_names(split: Split) -> tuple[str | None, str | None]:
-    if split.obj.type_name == "train_test_split" and len(split.obj.args) >= 2:
+    if split.kind == "train_test_split" and len(split.obj.args) >= 2:
         return dotted(split.obj.args[0]), dotted(split.obj.args[1])
     return None, None
 
@@ -156,6 +192,12 @@ def normalises(index: SourceIndex, call: ast.Call) -> bool:
         parent = index.parents.get(node)
         return isinstance(parent, ast.BinOp) and isinstance(parent.op, (ast.Sub, ast.Div)) and parent.right is node
 
+    if isinstance(call.func, ast.Attribute) and call.func.attr in ("min", "amin"):
+        # x - x.min() alone shifts values; min-max scaling also divides by the range
+        statement = index.statement_of(call)
+        if not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("max", "amax")
+                   for n in ast.walk(statement)):
+            return False
     if used_as_divisor_or_offset(call):
         return True
     names = set(index.bound_names(call))
@@ -170,8 +212,11 @@ def normalises(index: SourceIndex, call: ast.Call) -> bool:
 
 def statistic_call(obj: Obj) -> tuple[str, ast.expr] | None:
     """(statistic, data expression) when ``obj`` is ``X.mean(...)`` or ``np.mean(X, ...)``."""
-    node = obj.node
-    if obj.kind != "value" or not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+    return statistic_call_node(obj.node) if obj.kind == "value" else None
+
+
+def statistic_call_node(node: ast.AST | None) -> tuple[str, ast.expr] | None:
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
         return None
     stat = node.func.attr
     if stat not in STATISTICS:
@@ -230,7 +275,8 @@ class PreprocessingFitBeforeSplit(Rule):
             data_node = event.node.args[0] if event.node.args else None
             if labels_only(event, data_node) or label_encoder_on_labels(event, data_node):
                 continue  # preprocessing the labels: out of scope (encoding their vocabulary leaks nothing)
-            split = later_split_of(facts, self.fitted_data(event, data_node), position)
+            split = later_split_of(facts, self.fitted_data(event, data_node), position) \
+                or hand_split_after(facts, {*event.targets, *filter(None, [dotted(data_node)])}, event.node.lineno)
             if split is None:
                 continue
             reported.add(id(event.node))
@@ -242,7 +288,7 @@ class PreprocessingFitBeforeSplit(Rule):
                        "training part only")
             yield ctx.finding(event.node, message,
                               evidence={"preprocessor": pre.type_name, "fitted_on": data,
-                                        "split": split.obj.type_name, "split_line": split.node.lineno},
+                                        "split": split.kind, "split_line": split.node.lineno},
                               fixes=[self.fix(split, data_node, pre)])
         yield from self.manual_normalisation(ctx, reported)
 
@@ -269,7 +315,7 @@ class PreprocessingFitBeforeSplit(Rule):
     def manual_normalisation(self, ctx, reported: set[int]):
         facts = ctx.facts
         index = index_of(facts)
-        # (split, array) -> (first statement, array expression, statistics): ``mean = X.mean(0)``
+        # (split line, array) -> (first statement, split, array expression, statistics): ``mean = X.mean(0)``
         # and ``std = X.std(0)`` on two lines are one normalisation
         found: dict[tuple[int, str], tuple[ast.AST, Split, ast.expr, list[str]]] = {}
         for split in sorted(splits(facts), key=lambda s: s.order):
@@ -282,12 +328,29 @@ class PreprocessingFitBeforeSplit(Rule):
                     if stat_of is not None and stat_of.derives_from("split") is not None:
                         continue  # statistics of a part that was split off already
                     stmt = index.statement_of(obj.node)
-                    key = (id(split), ast.unparse(stat[1]))
+                    key = (split.node.lineno, ast.unparse(stat[1]))
                     entry = found.setdefault(key, (stmt, split, stat[1], []))
                     if stmt.lineno < entry[0].lineno:
                         entry = found[key] = (stmt, *entry[1:])
                     if stat[0] not in entry[3]:
                         entry[3].append(stat[0])
+        arrays = {key[1] for key in found}
+        for call in index.calls:
+            stat = statistic_call_node(call)
+            if stat is None or not isinstance(stat[1], ast.Name) or not normalises(index, call):
+                continue
+            array = stat[1].id
+            if array in arrays or role(array) or is_train_name(array):
+                continue  # already reported, or the statistics of a part that is split off already
+            stmt = index.statement_of(call)
+            names = {array, *(n for t in getattr(stmt, "targets", []) for n in target_names(t))}
+            split = hand_split_after(facts, names, stmt.lineno)
+            if split is None:
+                continue
+            key = (split.node.lineno, array)
+            entry = found.setdefault(key, (stmt, split, stat[1], []))
+            if stat[0] not in entry[3]:
+                entry[3].append(stat[0])
         for stmt, split, data_node, stats in found.values():
             array = source_text(data_node)
             message = (f"`{array}` is normalised with the {' and '.join(sorted(stats))} of all its rows "
@@ -295,7 +358,7 @@ class PreprocessingFitBeforeSplit(Rule):
                        "compute them on the training part only")
             yield ctx.finding(stmt, message,
                               evidence={"statistics": sorted(stats), "array": array,
-                                        "split": split.obj.type_name, "split_line": split.node.lineno},
+                                        "split": split.kind, "split_line": split.node.lineno},
                               fixes=[self.fix(split, data_node, None)])
 
     @staticmethod
@@ -304,9 +367,8 @@ class PreprocessingFitBeforeSplit(Rule):
         params = {"features": dotted(data_node) or features or "X"}
         if labels:
             params["labels"] = labels
-        size = split.obj.literal("test_size")
-        if isinstance(size, float) and 0 < size < 1:
-            params["test_size"] = size
+        if split.test_size:
+            params["test_size"] = split.test_size
         if pre is not None:
             params["scaler_class"] = pre.type_name
             if pre.names and "." not in pre.names[0]:
@@ -538,7 +600,8 @@ class ResamplingBeforeSplit(Rule):
         for position, event in enumerate(facts.events):
             if not is_resampler_call(event) or event.result is None or id(event.node) in reported:
                 continue
-            split = later_split_of(facts, is_object(event.result), position)
+            split = later_split_of(facts, is_object(event.result), position) \
+                or hand_split_after(facts, set(index_of(facts).bound_names(event.node)), event.node.lineno)
             if split is None:
                 continue
             reported.add(id(event.node))
@@ -551,13 +614,12 @@ class ResamplingBeforeSplit(Rule):
             features, labels = (dotted(a) for a in (list(event.node.args[:2]) + [None, None])[:2]) \
                 if event.node.args else (None, None)
             params = {k: v for k, v in {"features": features, "labels": labels}.items() if v}
-            size = split.obj.literal("test_size")
-            if isinstance(size, float) and 0 < size < 1:
-                params["test_size"] = size
+            if split.test_size:
+                params["test_size"] = split.test_size
             k = sampler.literal("k_neighbors")
             if isinstance(k, int):
                 params["k_neighbors"] = k
             yield ctx.finding(event.node, message,
-                              evidence={"resampler": sampler.type_name, "split": split.obj.type_name,
+                              evidence={"resampler": sampler.type_name, "split": split.kind,
                                         "split_line": split.node.lineno},
                               fixes=[FixRef("smote", params)])

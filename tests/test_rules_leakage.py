@@ -181,3 +181,42 @@ test_ds = LeafDataset(test_df, transform=valid_aug)
     (finding,) = findings("TL104", src)
     assert finding.location.line == 7
     assert "(HorizontalFlip, RandomBrightnessContrast)" in finding.message
+
+
+def test_splits_made_by_slicing_count_as_splits():
+    src = SK + """
+X = StandardScaler().fit_transform(X)
+X_train, X_test = X[:800], X[800:]
+"""
+    (finding,) = findings("TL103", src)
+    assert finding.location.line == 8
+    assert "the hand-made split at line 9 (`X_train, X_test = X[:800], X[800:]`)" in finding.message
+    src = SK + """
+X = (X - X.mean(axis=0)) / X.std(axis=0)
+X_val = X[val_idx]
+"""
+    assert lines("TL103", src) == [8]
+    src = SK + """
+X_res, y_res = SMOTE().fit_resample(X, y)
+X_val, y_val = X_res[n_train:], y_res[n_train:]
+"""
+    assert lines("TL105", src) == [8]
+
+
+def test_slicing_before_the_fit_or_a_single_row_is_not_a_split():
+    src = SK + """
+X_test = X[800:]
+scaler = StandardScaler().fit(X[:800])
+X = (X - X.mean(axis=0)) / X.std(axis=0)
+first_test = X[0]
+"""
+    assert lines("TL103", src) == []
+
+
+def test_min_max_scaling_by_hand_is_normalisation_but_a_shift_is_not():
+    src = SK + """
+w = (w - w.min() + 1).astype(int)
+X = (X - X.min(axis=0)) / (X.max(axis=0) - X.min(axis=0))
+train_set, val_set = random_split(TensorDataset(torch.tensor(X), torch.tensor(w)), [0.8, 0.2])
+"""
+    assert lines("TL103", src) == [9]

@@ -18,17 +18,21 @@ from trainlint.rules._training import (
 from trainlint.static import MISSING, Event, FileFacts, Obj
 
 
-def _mode_kinds(model: Obj) -> tuple[bool, bool]:
-    """(has dropout, has batch norm); both when the layers cannot be named (torchvision)."""
+def _mode_kinds(model: Obj) -> tuple[bool, bool] | None:
+    """(has dropout, has batch norm); None when the layers cannot be named (torchvision)."""
     kinds = {layer.type_name for layer in mode_layers(model) or []}
     dropout = any("Dropout" in k or k in RECURRENT for k in kinds)
     norm = any("Norm" in k for k in kinds)
-    return (dropout, norm) if dropout or norm else (True, True)
+    return (dropout, norm) if dropout or norm else None
 
 
 def eval_consequence(model: Obj) -> str:
     """What evaluating this model in training mode does, for its own layers."""
-    dropout, norm = _mode_kinds(model)
+    kinds = _mode_kinds(model)
+    if kinds is None:
+        return ("its dropout and batch-norm layers keep their training behaviour, so the scores "
+                "are noisy and batch-norm statistics are updated with evaluation data")
+    dropout, norm = kinds
     parts = []
     if dropout:
         parts.append("dropout keeps zeroing activations, so the scores are noisy and pessimistic")
@@ -40,7 +44,10 @@ def eval_consequence(model: Obj) -> str:
 
 def train_consequence(model: Obj) -> str:
     """What training this model in evaluation mode does, for its own layers."""
-    dropout, norm = _mode_kinds(model)
+    kinds = _mode_kinds(model)
+    if kinds is None:
+        return "its dropout and batch-norm layers in evaluation behaviour"
+    dropout, norm = kinds
     parts = []
     if dropout:
         parts.append("dropout switched off")

@@ -357,6 +357,8 @@ class SchedulerBeforeOptimizer(Rule):
             for e in facts.events_on(sched, "step"):
                 if not e.loops or any(isinstance(g, ast.Compare) for g in e.guards):
                     continue
+                if e.node.args or e.node.keywords:
+                    continue  # step(epoch) sets the schedule's position explicitly: nothing skipped
                 here = order[id(e)]
                 for loop in reversed(e.loops):
                     inside = [s for s in opt_steps if loop in s.loops]

@@ -183,6 +183,8 @@ def test_plateau_scheduler_and_warm_start_guard_are_quiet():
     assert findings("TL403", plateau) == []
     guarded = HEAD + SCHED + loop(before="if epoch > 0:\n    scheduler.step()")
     assert findings("TL403", guarded) == []
+    explicit_epoch = HEAD + SCHED + loop(before="scheduler.step(epoch)")
+    assert findings("TL403", explicit_epoch) == []
 
 
 # -- TL404 epoch-scheduler-stepped-per-batch -------------------------------------------------------

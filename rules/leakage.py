@@ -116,11 +116,26 @@ def later_split_of(facts: FileFacts, matches, after: int) -> Split | None:
     return None
 
 
+def derived_names(index: SourceIndex, names: set[str], after: int) -> set[str]:
+    """``names`` and the variables assigned, after line ``after``, from expressions that use
+    them (``windows = np.stack([series[i:i + 33] ...])`` derives from ``series``)."""
+    derived = set(names)
+    later = sorted((a for entries in index.assignments.values() for a in entries if a.line > after),
+                   key=lambda a: a.line)
+    for assignment in later:
+        if role(assignment.name) in (VAL, TEST) or assignment.name in derived:
+            continue
+        if any(isinstance(n, ast.Name) and n.id in derived for n in ast.walk(assignment.value)):
+            derived.add(assignment.name)
+    return derived
+
+
 def hand_split_after(facts: FileFacts, names: set[str], after: int) -> Split | None:
     """The first split by slicing after line ``after``: a validation/test-named variable
     assigned a slice or an index selection of one of ``names`` (``X_test = X[800:]``,
     ``X_train, X_val = X[:n], X[n:]``, ``X_val = X[val_idx]``)."""
     index = index_of(facts)
+    names = derived_names(index, names, after)
     found: list[ast.AST] = []
     for name, assignments in index.assignments.items():
         if role(name) not in (VAL, TEST):

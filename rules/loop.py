@@ -63,11 +63,12 @@ def loader_name(loop) -> str | None:
 class MissingEvalMode(Rule):
     """
     ## What it does
-    Flags the evaluation of a model that has dropout or batch-norm layers (a forward pass under
-    `torch.no_grad()`, in a function named like `evaluate`/`validate`/`test`, or over a loader the
-    optimizer does not train on) while the model is still in training mode: `model.eval()` was
-    not called before it. Models without such layers are left alone, since `eval()` changes
-    nothing for them.
+    Flags the evaluation of a model that has dropout or batch-norm layers while the model is
+    still in training mode: `model.eval()` was not called before it. An evaluation is a forward
+    pass over a loader the optimizer does not train on, on inputs named as held-out data
+    (`X_val`, `test_images`), or in a function named like `evaluate`/`validate`/`test`. Models
+    without such layers are left alone, since `eval()` changes nothing for them, and so is a
+    generator sampled from noise.
 
     ## Why is this bad?
     In training mode dropout keeps zeroing random activations and batch norm normalises with the

@@ -384,6 +384,37 @@ def test_non_finite_trace_values_keep_the_embedded_json_valid():
     assert data["findings"][0]["evidence"]["loss"] == [1.0, "inf", 2.0, "nan"]
 
 
+def _field_paths(value, prefix=()):
+    """Every key path in a trace, taking the first item of each list."""
+    if prefix:
+        yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _field_paths(item, prefix + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value[:1]):
+            yield from _field_paths(item, prefix + (index,))
+
+
+def test_a_malformed_trace_field_never_breaks_the_probe_sections():
+    from trainlint.reporters.html_trace import probe_view
+
+    base = json.loads(SAMPLE_TRACE.read_text())
+    broken = []
+    for path in _field_paths(base):
+        for junk in ("x", 3, [1, "a"], None, float("nan")):
+            trace = json.loads(SAMPLE_TRACE.read_text())
+            holder = trace
+            for key in path[:-1]:
+                holder = holder[key]
+            holder[path[-1]] = junk
+            try:
+                probe_view(trace)
+            except Exception as exc:  # collected so the test names every field that breaks
+                broken.append(f"{'.'.join(map(str, path))}={junk!r}: {type(exc).__name__}: {exc}")
+    assert broken == []
+
+
 def test_module_tree_fallback_gives_its_reason():
     trace = json.loads(SAMPLE_TRACE.read_text())
     trace["models"][0]["graph"] = {"method": "module-tree", "reason": "control flow depends on input", "truncated": 12,

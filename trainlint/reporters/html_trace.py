@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from trainlint.reporters.html_view import Chart, Table, fmt, num, shape
+from trainlint.reporters.html_view import Chart, Table, count, fmt, num, obj, records, shape
 from trainlint.reporters.svg import BarGroup, Series, bar_chart, line_chart
 
 # Epoch rows shown in the dynamics table before the rest is summarised.
@@ -60,7 +60,7 @@ class ProbeView:
 
 
 def where(frame: dict | None) -> str:
-    if not frame:
+    if not isinstance(frame, dict) or not frame:
         return "—"
     text = f"{frame.get('path', '?')}:{frame.get('line', '?')}"
     return f"{text} in {frame['function']}" if frame.get("function") else text
@@ -84,10 +84,10 @@ STATUS_TEXT = {
 
 
 def probe_view(trace: dict[str, Any]) -> ProbeView:
-    run = trace.get("run") or {}
-    status = run.get("status", "ok")
-    text, cls = STATUS_TEXT.get(status, (str(status), "status-warn"))
-    models = [_model_view(m) for m in trace.get("models") or []]
+    run = obj(trace.get("run"))
+    status = str(run.get("status", "ok"))
+    text, cls = STATUS_TEXT.get(status, (status, "status-warn"))
+    models = [_model_view(m) for m in records(trace.get("models"))]
     return ProbeView(
         script=str(trace.get("script", "")),
         status=text,
@@ -104,7 +104,7 @@ def probe_view(trace: dict[str, Any]) -> ProbeView:
 
 
 def _epoch_series(epochs: list[dict], key: str, name: str, dashed: bool = False) -> Series | None:
-    points = [(int(e.get("epoch", i)) + 1, num(e.get(key))) for i, e in enumerate(epochs)]
+    points = [(count(e.get("epoch"), i) + 1, num(e.get(key))) for i, e in enumerate(epochs)]
     if all(y is None for _, y in points):
         return None
     return Series(name, [(x, math.nan if y is None else y) for x, y in points], dashed)
@@ -113,7 +113,9 @@ def _epoch_series(epochs: list[dict], key: str, name: str, dashed: bool = False)
 def _curve(curve: Any) -> list[tuple[float, float]]:
     if not isinstance(curve, dict):
         return []
-    xs, ys = curve.get("x") or [], curve.get("y") or []
+    xs, ys = curve.get("x"), curve.get("y")
+    if not isinstance(xs, list) or not isinstance(ys, list):
+        return []
     out = []
     for x, y in zip(xs, ys):
         fx, fy = num(x), num(y)
@@ -124,7 +126,7 @@ def _curve(curve: Any) -> list[tuple[float, float]]:
 
 def dynamics_section(trace: dict[str, Any]) -> Section:
     sec = Section()
-    epochs = trace.get("epochs") or []
+    epochs = records(trace.get("epochs"))
     for metric, unit in (("loss", "loss"), ("acc", "accuracy")):
         series = [
             s
@@ -147,11 +149,11 @@ def dynamics_section(trace: dict[str, Any]) -> Section:
         ("grad_norm", "Gradient norm per optimizer step", "global L2 norm", True),
     ):
         series, total = [], 0
-        for opt in trace.get("optimizers") or []:
+        for opt in records(trace.get("optimizers")):
             points = _curve(opt.get(key))
             if points:
                 series.append(Series(f"{label_of(opt, 'optimizer')} ({opt.get('type', '?')})", points))
-                total = max(total, int((opt.get(key) or {}).get("n") or len(points)))
+                total = max(total, count(obj(opt.get(key)).get("n"), len(points)))
         if series:
             shown = max(len(s.points) for s in series)
             caption = f"{total:,} steps"
@@ -159,7 +161,7 @@ def dynamics_section(trace: dict[str, Any]) -> Section:
                 caption += f", drawn from {shown:,} recorded points (each bucket's extremes kept)"
             chart = line_chart(series, title=title, x_label="optimizer step", y_label=unit, log_y=log)
             sec.charts.append(Chart(title, chart, caption))
-    if not trace.get("optimizers"):
+    if not records(trace.get("optimizers")):
         sec.notes.append("no optimizer step was recorded")
 
     if epochs:
@@ -167,7 +169,7 @@ def dynamics_section(trace: dict[str, Any]) -> Section:
                 ("val_acc", "Val acc"), ("lr", "LR"), ("optimizer_steps", "Steps")]
         rows = []
         for e in epochs[:MAX_EPOCH_ROWS]:
-            row = [fmt(e.get(k)) if k != "epoch" else str(int(e.get("epoch", 0)) + 1) for k, _ in cols]
+            row = [fmt(e.get(k)) if k != "epoch" else str(count(e.get("epoch"), 0) + 1) for k, _ in cols]
             rows.append(row)
         note = f"{len(epochs) - MAX_EPOCH_ROWS} later epochs not listed" if len(epochs) > MAX_EPOCH_ROWS else ""
         sec.tables.append(Table("Epochs", [h for _, h in cols], rows, note))
@@ -187,13 +189,13 @@ def _sorted_labels(labels: set[str]) -> list[str]:
 
 def data_section(trace: dict[str, Any]) -> Section:
     sec = Section()
-    loaders = trace.get("loaders") or []
+    loaders = records(trace.get("loaders"))
     if not loaders:
         sec.notes.append("no DataLoader was iterated during the run")
         return sec
     dists: list[tuple[str, dict[str, Any]]] = []
     for ld in loaders:
-        ds = ld.get("dataset") or {}
+        ds = obj(ld.get("dataset"))
         name = f"{label_of(ld, 'loader')} ({ld.get('role', '?')})"
         if isinstance(ds.get("class_counts"), dict) and ds["class_counts"]:
             dists.append((name, ds["class_counts"]))
@@ -216,17 +218,17 @@ def data_section(trace: dict[str, Any]) -> Section:
     else:
         sec.notes.append("no loader exposed its labels (dataset.targets, TensorDataset tensors or observed batches)")
 
-    sizes = [(ld, num((ld.get("dataset") or {}).get("length"))) for ld in loaders]
+    sizes = [(ld, count(obj(ld.get("dataset")).get("length"))) for ld in loaders]
     total = sum(n for _, n in sizes if n) or 0
     rows = []
     for ld, n in sizes:
-        ds = ld.get("dataset") or {}
-        sampler = ld.get("sampler") or {}
+        ds = obj(ld.get("dataset"))
+        sampler = obj(ld.get("sampler"))
         rows.append([
             label_of(ld, "loader"),
             str(ld.get("role", "?")),
             str(ds.get("type", "?")),
-            fmt(int(n)) if n is not None else "—",
+            fmt(n),
             f"{n / total:.0%}" if n and total else "—",
             fmt(ld.get("batch_size")),
             # The sampler's type says the order (RandomSampler = shuffled); "shuffle" would
@@ -238,17 +240,17 @@ def data_section(trace: dict[str, Any]) -> Section:
     sec.tables.append(Table("Splits", header, rows))
 
     overlap = trace.get("overlap")
-    if overlap is None:
+    if not isinstance(overlap, dict):
         sec.facts.append(("Train/validation overlap", "not checked"))
     else:
-        count = overlap.get("count") or 0
+        shared = overlap.get("count") or 0
         compared = (
             f"{fmt(overlap.get('eval_samples'))} evaluation samples compared with "
             f"{fmt(overlap.get('train_samples'))} training samples by {overlap.get('method', '?')}"
         )
-        verdict = f"{fmt(count)} samples appear in both" if count else "none found"
+        verdict = f"{fmt(shared)} samples appear in both" if shared else "none found"
         sec.facts.append(("Train/validation overlap", f"{verdict} ({compared})"))
-        if count and overlap.get("examples"):
+        if shared and overlap.get("examples"):
             sec.facts.append(("Overlapping evaluation indices", fmt(overlap["examples"])))
     preds = trace.get("eval_predictions")
     if isinstance(preds, dict) and preds:
@@ -261,9 +263,9 @@ def data_section(trace: dict[str, Any]) -> Section:
 
 def _count_share(dist: dict[str, Any], label: str) -> str:
     total = sum(num(v) or 0 for v in dist.values())
-    value = num(dist.get(label))
+    value = count(dist.get(label))
     if value is None:
-        return "—"
+        return fmt(dist.get(label))
     return f"{int(value):,} ({value / total:.1%})" if total else f"{int(value):,}"
 
 
@@ -271,7 +273,7 @@ def _count_share(dist: dict[str, Any], label: str) -> str:
 
 
 def _model_view(model: dict[str, Any]) -> ModelView:
-    graph = model.get("graph") or {}
+    graph = obj(model.get("graph"))
     facts = [
         ("Type", str(model.get("type", "?"))),
         ("Parameters", fmt(model.get("params"))),
@@ -279,10 +281,11 @@ def _model_view(model: dict[str, Any]) -> ModelView:
         ("Batch norm", fmt(model.get("has_batchnorm"))),
         ("Defined at", where(model.get("frame"))),
     ]
-    for phase, modes in (model.get("modes") or {}).items():
+    for phase, modes in obj(model.get("modes")).items():
+        modes = obj(modes)
         counts = f"{fmt(modes.get('train', 0))} in train mode, {fmt(modes.get('eval', 0))} in eval mode"
         facts.append((f"Forward passes in {phase}", counts))
-    layers = graph.get("layers") or []
+    layers = records(graph.get("layers"))
     method = graph.get("method")
     if method == "fx":
         note = "layers from torch.fx symbolic tracing"
@@ -304,7 +307,7 @@ def _model_view(model: dict[str, Any]) -> ModelView:
 
 
 def _budgets(budgets: dict | None) -> str:
-    if not budgets:
+    if not isinstance(budgets, dict) or not budgets:
         return "—"
     parts = []
     for key, unit in (("max_batches", "batches per epoch"), ("max_epochs", "epochs"), ("timeout_s", "s wall time")):
@@ -314,7 +317,7 @@ def _budgets(budgets: dict | None) -> str:
 
 
 def _truncated(truncated: dict | None) -> str:
-    if not truncated:
+    if not isinstance(truncated, dict) or not truncated:
         return "nothing"
     parts = []
     if truncated.get("batches"):
@@ -328,14 +331,15 @@ RUN_MODES = {"probe": "child process (trainlint check --probe)", "api": "in proc
 
 
 def run_view(run: dict[str, Any], trace: dict[str, Any]) -> RunView:
-    status = run.get("status", "ok")
-    status_line = STATUS_TEXT.get(status, (str(status), ""))[0]
+    status = str(run.get("status", "ok"))
+    status_line = STATUS_TEXT.get(status, (status, ""))[0]
     if run.get("exit_code") is not None:
         status_line += f" (exit code {run['exit_code']})"
     if run.get("signal"):
         status_line += f" (signal {run['signal']})"
+    argv = run.get("argv") if isinstance(run.get("argv"), list) else []
     facts = [
-        ("Script", f"{trace.get('script', '?')} {' '.join(map(str, run.get('argv') or []))}".strip()),
+        ("Script", " ".join([str(trace.get("script", "?")), *map(str, argv)])),
         ("Status", status_line),
         ("Stopped at", where(run.get("frame"))) if run.get("frame") else None,
         ("Wall time", f"{fmt(num(run.get('wall_s')))} s" if run.get("wall_s") is not None else "—"),
@@ -344,13 +348,13 @@ def run_view(run: dict[str, Any], trace: dict[str, Any]) -> RunView:
         ("Device", str(run.get("device") or "no model seen") + ("" if run.get("cuda_visible", True) else " (CUDA hidden)")),
         ("Python", str(run.get("python", "—"))),
         ("torch", str(run.get("torch", "—"))),
-        ("Mode", RUN_MODES.get(run.get("mode"), str(run.get("mode", "—")))),
+        ("Mode", RUN_MODES.get(str(run.get("mode")), str(run.get("mode", "—")))),
     ]
-    exc = run.get("exception") or {}
+    exc = obj(run.get("exception"))
     warnings = [[str(w.get("category", "")), str(w.get("message", "")), where(w.get("frame"))]
-                for w in trace.get("warnings") or []]
+                for w in records(trace.get("warnings"))]
     events = [[str(e.get("kind", "")), fmt(e.get("epoch")), fmt(e.get("step")), where(e.get("frame"))]
-              for e in trace.get("nonfinite") or []]
+              for e in records(trace.get("nonfinite"))]
     return RunView(
         facts=[f for f in facts if f],
         exception=f"{exc.get('type', '')}: {exc.get('message', '')}" if exc else "",

@@ -37,6 +37,22 @@ def num(value: Any) -> float | None:
     return as_float(value)
 
 
+def obj(value: Any) -> dict:
+    """A mapping field of a trace or evidence, or {} when it is missing or malformed."""
+    return value if isinstance(value, dict) else {}
+
+
+def records(value: Any) -> list[dict]:
+    """A list-of-records field, keeping only the records (a malformed item is skipped)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def count(value: Any, default: int | None = None) -> int | None:
+    """A count field as an int, or ``default`` when it is missing, not finite or not a number."""
+    n = num(value)
+    return int(n) if n is not None and math.isfinite(n) else default
+
+
 def fmt(value: Any) -> str:
     """A value as a reader wants it: thousands separators, four significant digits, "—" for
     missing."""

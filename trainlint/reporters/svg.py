@@ -55,6 +55,8 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
         # A constant curve (a fixed learning rate): centre it in a band of +-10%.
         pad = abs(lo) * 0.1 or 1.0
         lo, hi = lo - pad, hi + pad
+    if not math.isfinite(hi - lo):
+        return [lo, hi]  # a span past float range (values near ±1e308): no round steps exist
     raw = (hi - lo) / max(1, count)
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)

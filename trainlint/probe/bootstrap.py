@@ -85,6 +85,8 @@ def main(argv: list[str]) -> int:
     # A script that calls os._exit skips this; the periodic flush covers it.
     atexit.register(finish)
 
+    # Written before the script starts, so that even a run that hangs at once leaves a trace.
+    write(_with_run(tracer.snapshot(partial=True), base_run))
     sys.argv = [opts.script, *args]
     sys.path[0] = os.path.dirname(os.path.abspath(opts.script))
     tracer.install()

@@ -1,0 +1,3 @@
+"""A module next to main_script.py."""
+
+ANSWER = 42

@@ -18,7 +18,10 @@ from trainlint.reporters import html
 from trainlint.reporters.svg import MAX_POINTS
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_TRACE = ROOT / "tests" / "data" / "sample_trace.json"
+RECORDED_TRACES = sorted((ROOT / "tests" / "data" / "traces").glob("*.json"))
+# A fixed trace of fixtures/probe/imbalance.py (stopped by the epoch budget) that the exact
+# expectations below are written against; sample_trace.json is re-recorded as the probe evolves.
+REPORT_TRACE = ROOT / "tests" / "data" / "html_report_trace.json"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr",
         "path", "line", "circle", "rect", "polyline", "stop"}
 
@@ -90,7 +93,7 @@ def static_report(monkeypatch) -> Report:
 @pytest.fixture
 def probe_report(monkeypatch) -> Report:
     monkeypatch.chdir(ROOT)
-    return engine.check([], trace=Trace.load(str(SAMPLE_TRACE)))
+    return engine.check([], trace=Trace.load(str(REPORT_TRACE)))
 
 
 def finding(**changes) -> Finding:
@@ -357,6 +360,19 @@ def test_probe_report_draws_dynamics_data_and_model(probe_report):
     assert embedded_data(doc)["trace"]["script"] == "fixtures/probe/imbalance.py"
 
 
+@pytest.mark.parametrize("trace_file", RECORDED_TRACES, ids=[p.stem for p in RECORDED_TRACES])
+def test_every_recorded_probe_trace_renders_a_complete_report(trace_file, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    trace = Trace.load(str(trace_file))
+    report = engine.check([trace.script], trace=trace)
+    page = html.render(report)
+    doc = parse(page)
+    assert len(with_class(doc, "article", "finding")) == len(report.findings)
+    assert "Train vs validation loss per epoch" in page
+    assert "no probe run" not in page
+    assert embedded_data(doc)["trace"]["script"] == trace.script
+
+
 def test_probe_sections_explain_what_a_failed_run_did_not_record():
     trace = {"format": "trainlint-trace", "version": 1, "script": "train.py",
              "run": {"status": "exception", "exception": {"type": "RuntimeError", "message": "CUDA out of memory",
@@ -373,7 +389,7 @@ def test_probe_sections_explain_what_a_failed_run_did_not_record():
 
 
 def test_non_finite_trace_values_keep_the_embedded_json_valid():
-    trace = json.loads(SAMPLE_TRACE.read_text())
+    trace = json.loads(REPORT_TRACE.read_text())
     trace["epochs"][2]["train_loss"] = "nan"
     trace["optimizers"][0]["grad_norm"]["y"][10] = "inf"
     report = Report(trace=trace, findings=[finding(evidence={"loss": [1.0, math.inf, 2.0, math.nan]})])
@@ -399,11 +415,11 @@ def _field_paths(value, prefix=()):
 def test_a_malformed_trace_field_never_breaks_the_probe_sections():
     from trainlint.reporters.html_trace import probe_view
 
-    base = json.loads(SAMPLE_TRACE.read_text())
+    base = json.loads(REPORT_TRACE.read_text())
     broken = []
     for path in _field_paths(base):
         for junk in ("x", 3, [1, "a"], None, float("nan")):
-            trace = json.loads(SAMPLE_TRACE.read_text())
+            trace = json.loads(REPORT_TRACE.read_text())
             holder = trace
             for key in path[:-1]:
                 holder = holder[key]
@@ -416,7 +432,7 @@ def test_a_malformed_trace_field_never_breaks_the_probe_sections():
 
 
 def test_module_tree_fallback_gives_its_reason():
-    trace = json.loads(SAMPLE_TRACE.read_text())
+    trace = json.loads(REPORT_TRACE.read_text())
     trace["models"][0]["graph"] = {"method": "module-tree", "reason": "control flow depends on input", "truncated": 12,
                                    "layers": [{"name": "encoder", "op": "module", "type": "LSTM", "shape": None}]}
     page = html.render(Report(trace=trace))

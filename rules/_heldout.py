@@ -155,7 +155,8 @@ def identifiers(facts: FileFacts):
 
 
 def strings(facts: FileFacts):
-    """Every (string constant, node) that is not a docstring or a message."""
+    """Every (string constant, node) of the file; string_role() passes over sentences, so
+    messages and docstrings do not count as split names."""
     tree = facts.tree
     if tree is None:
         return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trainlint.model import Severity
+from trainlint.model import FixRef, Severity
 from trainlint.rule import Rule
 
 
@@ -39,4 +39,5 @@ class UnparsableFile(Rule):
         error = ctx.facts.parse_error
         if error is not None:
             yield ctx.finding(error.line, f"trainlint could not analyse this file: {error.message}",
-                              evidence={"reason": error.message})
+                              evidence={"reason": error.message},
+                              fixes=[FixRef("fix-script", {"reason": error.message, "script": ctx.facts.path})])

@@ -96,14 +96,19 @@ def model_ending(facts: FileFacts, model: Obj, squash: Squash) -> Ending | None:
 
 
 def loss_calls(facts: FileFacts, squash: Squash):
-    """(event, loss description) for every call of a loss that expects logits."""
+    """(event, loss description, the loss's variable or None) for every call of a loss that
+    expects logits."""
     for e in facts.events:
         called = e.result.called if e.result is not None else None
         if called is not None and called.kind == "loss" and called.type_name in squash.losses:
-            yield e, f"`{called.name}` ({called.type_name})"
+            yield e, f"`{called.name}` ({called.type_name})", called.names[0] if called.names else None
         elif (e.qualname or "").rsplit(".", 1)[-1] in squash.functional and \
                 (e.qualname or "").startswith("torch.nn.functional"):
-            yield e, f"F.{e.qualname.rsplit('.', 1)[-1]}"
+            yield e, f"F.{e.qualname.rsplit('.', 1)[-1]}", None
+        elif isinstance(e.node.func, ast.Call):  # nn.CrossEntropyLoss()(output, target)
+            name = facts.qualname(e.node.func.func) or ""
+            if name.startswith("torch.nn") and name.rsplit(".", 1)[-1] in squash.losses:
+                yield e, f"nn.{name.rsplit('.', 1)[-1]}()", None
 
 
 def squashed_input(facts: FileFacts, arg: Obj | None, squash: Squash, endings: dict[int, Ending],
@@ -133,7 +138,7 @@ def squash_findings(ctx, squash: Squash, consequence: str, technique: str):
         if ending is not None:
             endings[id(model)] = ending
     reported = set()
-    for e, loss in loss_calls(facts, squash):
+    for e, loss, loss_name in loss_calls(facts, squash):
         arg = e.args[0] if e.args else e.kwargs.get("input")
         found = squashed_input(facts, arg, squash, endings)
         if found is None:
@@ -143,7 +148,7 @@ def squash_findings(ctx, squash: Squash, consequence: str, technique: str):
             continue
         reported.add(id(ending.node))
         source = f"`{model.name}` ends in `{ending.what}`" if model is not None else f"`{ending.what}` is applied"
-        params = {"loss_name": loss.split("`")[1] if "`" in loss else loss}
+        params = {"loss_name": loss_name} if loss_name else {}
         if model is not None:
             params["model"] = model.name
         yield ctx.finding(

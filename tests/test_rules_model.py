@@ -127,3 +127,15 @@ for x, y in loader:
     loss = F.binary_cross_entropy_with_logits(torch.sigmoid(model(x)), y)
 """
     assert lines("TL602", src) == [6]
+
+
+def test_loss_created_inline_at_the_call_is_followed():
+    src = """
+import torch.nn as nn
+model = nn.Sequential(nn.Linear(64, 10), nn.Softmax(dim=1))
+for x, y in loader:
+    loss = nn.CrossEntropyLoss()(model(x), y)
+"""
+    (finding,) = findings("TL601", src)
+    assert finding.location.line == 3
+    assert "goes into nn.CrossEntropyLoss() at line 5" in finding.message

@@ -60,6 +60,18 @@ def loader_name(loop) -> str | None:
     return loop.iterates.name if loop is not None and loop.iterates is not None else None
 
 
+def _deliberate_train_mode(facts: FileFacts, model: Obj, end: int) -> bool:
+    """``model.train()`` called explicitly with no optimizer step between it and the forward
+    pass: Monte-Carlo dropout sampling, not a forgotten ``eval()``."""
+    steps = {id(s) for s in optimizer_steps(facts)}
+    for e in reversed(facts.events[:end]):
+        if id(e) in steps:
+            return False
+        if mode_set(e, model) == TRAIN:
+            return True
+    return False
+
+
 class MissingEvalMode(Rule):
     """
     ## What it does
@@ -120,7 +132,7 @@ class MissingEvalMode(Rule):
                 continue
             modes = modes_before(facts, model)
             for e, batch in evaluation_forwards(facts, model):
-                if modes[order[id(e)]] != TRAIN:
+                if modes[order[id(e)]] != TRAIN or _deliberate_train_mode(facts, model, order[id(e)]):
                     continue
                 over = f" over `{loader_name(batch)}`" if loader_name(batch) else ""
                 params = {"model": model.name}

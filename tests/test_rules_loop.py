@@ -315,3 +315,16 @@ with torch.no_grad():
     y_eval = model.forward(X_test)
 """
     assert lines("TL501", src) == [11]
+
+
+def test_monte_carlo_dropout_after_training_is_deliberate():
+    src = HEAD + TRAIN.format(train_mode="model.train()") + """
+for epoch in range(10):
+    train()
+model.train()  # keep dropout on: sample predictions for uncertainty
+with torch.no_grad():
+    samples = torch.stack([model(X_test) for _ in range(50)])
+"""
+    assert findings("TL501", src) == []
+    forgotten = src.replace("model.train()  # keep dropout on: sample predictions for uncertainty\n", "")
+    assert lines("TL501", forgotten) == [20]

@@ -219,37 +219,12 @@ def has_mode_layers(model: Obj) -> bool:
     return bool(layers) or (model.qualname or "").startswith(("torchvision.models", "timm."))
 
 
-def describe_layers(layers: list[Obj]) -> str:
-    names = []
-    for layer in layers:
-        if layer.type_name not in names:
-            names.append(layer.type_name)
-    return " and ".join(f"{n}" for n in names) if names else "dropout/batch-norm"
-
-
 def forward_events(facts: FileFacts, model: Obj) -> list[Event]:
     """Calls of the model itself (``model(x)``, ``self.model(x)``, ``model.forward(x)``)."""
     return [e for e in facts.events
             if (e.result is not None and e.result.called is model)
             or (e.method == "forward" and e.receiver is model)]
 
-
-def called_object(obj: Obj | None, depth: int = 6) -> Obj | None:
-    """The model, layer or loss whose call produced ``obj``, following plain operations
-    (``.squeeze()``, indexing, arithmetic) but not into another call's inputs."""
-    for _ in range(depth):
-        if obj is None:
-            return None
-        if obj.called is not None:
-            return obj.called
-        if obj.kind not in ("value", "part"):
-            return None
-        nxt = obj.origin if obj.kind == "part" else (obj.inputs[0] if obj.inputs else None)
-        obj = nxt
-    return None
-
-
-# -- train / eval mode ------------------------------------------------------------------------------
 
 def mode_set(e: Event, model: Obj) -> str | None:
     """What a ``model.train()`` / ``model.eval()`` event sets: train, eval, unknown (a

@@ -274,6 +274,28 @@ class PerClassSamplerWeights(Rule):
         return FixRef("weighted-sampler", params)
 
 
+def shuffle_changed(facts: FileFacts, name: str) -> bool:
+    """``kwargs.pop("shuffle")``, ``del kwargs["shuffle"]``, ``kwargs["shuffle"] = False`` or
+    ``kwargs.update(shuffle=...)`` somewhere in the file."""
+    def is_shuffle_key(node: ast.AST) -> bool:
+        return isinstance(node, ast.Constant) and node.value == "shuffle"
+
+    for node in index_of(facts).parents:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and dotted(node.func.value) == name:
+            if node.func.attr == "pop" and node.args and is_shuffle_key(node.args[0]):
+                return True
+            if node.func.attr == "update" and any(k.arg == "shuffle" for k in node.keywords):
+                return True
+        if isinstance(node, ast.Subscript) and dotted(node.value) == name and is_shuffle_key(node.slice) \
+                and isinstance(node.ctx, (ast.Store, ast.Del)):
+            assign = index_of(facts).parents.get(node)
+            sets_true = isinstance(assign, ast.Assign) and isinstance(assign.value, ast.Constant) \
+                and assign.value.value is True
+            if not sets_true:
+                return True
+    return False
+
+
 class SamplerWithShuffle(Rule):
     """
     ## What it does
@@ -316,8 +338,12 @@ class SamplerWithShuffle(Rule):
                     continue
                 explicit = any(k.arg == "shuffle" for k in loader.node.keywords)
                 spread = next((ast.unparse(k.value) for k in loader.node.keywords if k.arg is None), None)
+                if not explicit and spread is not None and shuffle_changed(ctx.facts, spread):
+                    break  # the kwargs dict loses its shuffle somewhere: the walk cannot tell when
                 origin = "" if explicit or spread is None else f" (from `**{spread}`)"
-                message = (f"DataLoader `{loader.name}` gets {option}=`{ast.unparse(given)}` and shuffle=True"
+                shown = ast.unparse(given)
+                shown = shown if len(shown) <= 40 else shown[:37] + "..."
+                message = (f"DataLoader `{loader.name}` gets {option}=`{shown}` and shuffle=True"
                            f"{origin}: PyTorch raises ValueError ({option} option is mutually exclusive "
                            "with shuffle); drop shuffle, the sampler already sets the order")
                 yield ctx.finding(loader.node, message, evidence={option: ast.unparse(given), "shuffle": True},

@@ -116,3 +116,20 @@ for idx, (data, label) in enumerate(dataset):
 sampler = WeightedRandomSampler(sample_weights, num_samples=1, replacement=True)
 """
     assert lines("TL302", src) == []
+
+
+def test_kwargs_that_lose_shuffle_somewhere_are_left_alone_but_setting_it_true_is_not():
+    src = HEAD + """
+kwargs = {"batch_size": 64, "shuffle": True}
+if balanced:
+    kwargs.pop("shuffle")
+    kwargs["sampler"] = sampler
+loader = DataLoader(ds, **kwargs)
+"""
+    assert lines("TL303", src) == []
+    src = HEAD + """
+kwargs = {"batch_size": 64, "sampler": sampler}
+kwargs["shuffle"] = True
+loader = DataLoader(ds, **kwargs)
+"""
+    assert lines("TL303", src) == [8]

@@ -6,7 +6,8 @@ Builds a trace as the probe would record a run of ``--steps`` optimizer steps (c
 downsampled by the trace's own rule, one record per epoch, a 40-layer model, ten classes),
 adds findings that carry per-epoch curves and class tables, renders the report, and prints its
 size against the 500 KB goal (ratio at most 1.0), how the bytes split between inline SVG and the
-embedded JSON, and the median render time.
+embedded JSON, and the median render time. ``--step-evidence`` adds a finding whose evidence
+is the raw 10,000-point loss list, the worst case a rule could hand the report.
 """
 
 from __future__ import annotations
@@ -105,10 +106,17 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--classes", type=int, default=10)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--step-evidence", action="store_true",
+                        help="also a finding whose evidence is the raw per-step loss (the worst case)")
     args = parser.parse_args()
 
     trace = synthetic_trace(args.steps, args.epochs, args.classes)
-    report = Report(findings=findings(trace), files=[SCRIPT], rules_run=["TL201", "TL301"], trace=trace)
+    found = findings(trace)
+    if args.step_evidence:
+        losses = [2.3 * math.exp(-s / (args.steps / 4)) for s in range(args.steps)]
+        found.append(Finding("TL410", "flat-loss", Severity.WARNING, "per-step loss, not downsampled by the rule",
+                             Location(SCRIPT, 60, 1), evidence={"train_loss": losses}, sources=["probe"]))
+    report = Report(findings=found, files=[SCRIPT], rules_run=["TL201", "TL301"], trace=trace)
     times = []
     for _ in range(args.runs):
         start = time.perf_counter()
@@ -119,7 +127,8 @@ def main() -> None:
     data = re.search(r'<script type="application/json" id="trainlint-data">(.*?)</script>', page, re.DOTALL)
     json_bytes = len(data.group(1).encode("utf-8")) if data else 0
     points = sum(len(p.split()) for p in re.findall(r'points="([^"]*)"', page))
-    print(f"HTML report of a {args.steps:,}-step, {args.epochs}-epoch probe run ({args.classes} classes)")
+    extra = ", with raw per-step evidence" if args.step_evidence else ""
+    print(f"HTML report of a {args.steps:,}-step, {args.epochs}-epoch probe run ({args.classes} classes{extra})")
     print(f"  size            {size / 1000:8.1f} KB   goal {GOAL_BYTES / 1000:.0f} KB   ratio {size / GOAL_BYTES:.2f}")
     print(f"  inline SVG      {svg / 1000:8.1f} KB   ({points:,} polyline points drawn)")
     print(f"  embedded JSON   {json_bytes / 1000:8.1f} KB")

@@ -9,6 +9,7 @@ held-out data.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 
 from trainlint.static import FileFacts, Obj
@@ -37,6 +38,7 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
 
 
+@functools.lru_cache(maxsize=8192)
 def tokens(name: str) -> list[str]:
     """``self.valLoader2`` -> ["self", "val", "loader2"] -> lowercased words, digits dropped."""
     words = []
@@ -61,6 +63,7 @@ def _word_role(word: str, following: str | None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)
 def role(name: str | None) -> str | None:
     """VAL, TEST or None for a variable / attribute / parameter name. A name that mentions
     both (``val_test_split``) counts as validation: the script has validation data."""

@@ -4,6 +4,7 @@ altered like training data."""
 from __future__ import annotations
 
 import ast
+import weakref
 
 from trainlint.model import FixRef, Severity
 from trainlint.rule import Rule
@@ -116,18 +117,28 @@ def later_split_of(facts: FileFacts, matches, after: int) -> Split | None:
     return None
 
 
-def derived_names(index: SourceIndex, names: set[str], after: int) -> set[str]:
+def derived_names(facts: FileFacts, names: set[str], after: int) -> set[str]:
     """``names`` and the variables assigned, after line ``after``, from expressions that use
     them (``windows = np.stack([series[i:i + 33] ...])`` derives from ``series``)."""
     derived = set(names)
-    later = sorted((a for entries in index.assignments.values() for a in entries if a.line > after),
-                   key=lambda a: a.line)
-    for assignment in later:
-        if role(assignment.name) in (VAL, TEST) or assignment.name in derived:
-            continue
-        if any(isinstance(n, ast.Name) and n.id in derived for n in ast.walk(assignment.value)):
-            derived.add(assignment.name)
+    for line, name, used in assignment_uses(facts):
+        if line > after and name not in derived and used & derived and role(name) not in (VAL, TEST):
+            derived.add(name)
     return derived
+
+
+_USES: weakref.WeakKeyDictionary[FileFacts, list[tuple[int, str, frozenset[str]]]] = weakref.WeakKeyDictionary()
+
+
+def assignment_uses(facts: FileFacts) -> list[tuple[int, str, frozenset[str]]]:
+    """(line, assigned name, names its value reads) for every assignment, in line order."""
+    uses = _USES.get(facts)
+    if uses is None:
+        index = index_of(facts)
+        uses = sorted((a.line, a.name, frozenset(n.id for n in ast.walk(a.value) if isinstance(n, ast.Name)))
+                      for entries in index.assignments.values() for a in entries)
+        _USES[facts] = uses
+    return uses
 
 
 def hand_split_after(facts: FileFacts, names: set[str], after: int) -> Split | None:
@@ -135,7 +146,7 @@ def hand_split_after(facts: FileFacts, names: set[str], after: int) -> Split | N
     assigned a slice or an index selection of one of ``names`` (``X_test = X[800:]``,
     ``X_train, X_val = X[:n], X[n:]``, ``X_val = X[val_idx]``)."""
     index = index_of(facts)
-    names = derived_names(index, names, after)
+    names = derived_names(facts, names, after)
     found: list[ast.AST] = []
     for name, assignments in index.assignments.items():
         if role(name) not in (VAL, TEST):
@@ -201,28 +212,36 @@ def feature_label_names(split: Split) -> tuple[str | None, str | None]:
 # -- TL103 ---------------------------------------------------------------------------------
 
 
-def normalises(index: SourceIndex, call: ast.Call) -> bool:
+def normalises(facts: FileFacts, call: ast.Call) -> bool:
     """The statistic is subtracted or divided by: ``X - X.mean()``, ``mean = X.mean(); X / std``."""
-    def used_as_divisor_or_offset(node: ast.AST) -> bool:
-        parent = index.parents.get(node)
-        return isinstance(parent, ast.BinOp) and isinstance(parent.op, (ast.Sub, ast.Div)) and parent.right is node
-
+    index = index_of(facts)
     if isinstance(call.func, ast.Attribute) and call.func.attr in ("min", "amin"):
         # x - x.min() alone shifts values; min-max scaling also divides by the range
         statement = index.statement_of(call)
         if not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("max", "amax")
                    for n in ast.walk(statement)):
             return False
-    if used_as_divisor_or_offset(call):
+    if is_offset_or_divisor(index, call):
         return True
-    names = set(index.bound_names(call))
-    if not names:
-        return False
-    for node in ast.walk(index.tree):
-        if isinstance(node, ast.Name) and node.id in names and isinstance(node.ctx, ast.Load) \
-                and used_as_divisor_or_offset(node):
-            return True
-    return False
+    return bool(set(index.bound_names(call)) & offset_and_divisor_names(facts))
+
+
+def is_offset_or_divisor(index: SourceIndex, node: ast.AST) -> bool:
+    parent = index.parents.get(node)
+    return isinstance(parent, ast.BinOp) and isinstance(parent.op, (ast.Sub, ast.Div)) and parent.right is node
+
+
+_OFFSET_NAMES: weakref.WeakKeyDictionary[FileFacts, set[str]] = weakref.WeakKeyDictionary()
+
+
+def offset_and_divisor_names(facts: FileFacts) -> set[str]:
+    """Names subtracted or divided by somewhere in the file (``mean`` in ``X - mean``)."""
+    names = _OFFSET_NAMES.get(facts)
+    if names is None:
+        index = index_of(facts)
+        names = {n.id for n in index.parents if isinstance(n, ast.Name) and is_offset_or_divisor(index, n)}
+        _OFFSET_NAMES[facts] = names
+    return names
 
 
 def statistic_call(obj: Obj) -> tuple[str, ast.expr] | None:
@@ -337,7 +356,7 @@ class PreprocessingFitBeforeSplit(Rule):
             for data in split.inputs:
                 for obj in data_lineage(data):
                     stat = statistic_call(obj)
-                    if stat is None or not normalises(index, obj.node):
+                    if stat is None or not normalises(facts, obj.node):
                         continue
                     stat_of = obj.inputs[0] if obj.inputs else None
                     if stat_of is not None and stat_of.derives_from("split") is not None:
@@ -352,7 +371,7 @@ class PreprocessingFitBeforeSplit(Rule):
         arrays = {key[1] for key in found}
         for call in index.calls:
             stat = statistic_call_node(call)
-            if stat is None or not isinstance(stat[1], ast.Name) or not normalises(index, call):
+            if stat is None or not isinstance(stat[1], ast.Name) or not normalises(facts, call):
                 continue
             array = stat[1].id
             if array in arrays or role(array) or is_train_name(array):

@@ -215,13 +215,12 @@ class MissingTrainMode(Rule):
 
     def check_static(self, ctx):
         facts = ctx.facts
-        order = event_index(facts)
         for model in trained_models(facts):
             if not has_mode_layers(model):
                 continue
             steps = [s for s in optimizer_steps(facts)
                      if stepped_optimizer(s) is not None and trained_model(facts, stepped_optimizer(s)) is model]
-            found = self._first_step_in_eval(facts, model, steps, order)
+            found = self._first_step_in_eval(facts, model, steps)
             if found is None:
                 continue
             setter, step, loop, first_epoch = found
@@ -238,7 +237,7 @@ class MissingTrainMode(Rule):
             )
 
     @staticmethod
-    def _first_step_in_eval(facts, model, steps, order):
+    def _first_step_in_eval(facts, model, steps):
         """(eval event, step, epoch loop, in the first epoch?) for the first optimizer step that
         runs in evaluation mode when the epoch loop body is run twice."""
         step_ids = {id(s) for s in steps}
@@ -267,15 +266,21 @@ class MissingTrainMode(Rule):
         return None
 
 
+def _is_grad(expr: ast.AST) -> bool:
+    """``p.grad`` or ``p.grad.data``."""
+    if isinstance(expr, ast.Attribute) and expr.attr == "data":
+        expr = expr.value
+    return isinstance(expr, ast.Attribute) and expr.attr == "grad"
+
+
 def _grad_clearing_nodes(facts: FileFacts) -> list[ast.AST]:
-    """``p.grad = None`` assignments and ``p.grad.zero_()`` / ``.detach_()`` calls."""
+    """``p.grad = None`` assignments and ``p.grad.zero_()`` / ``p.grad.data.zero_()`` calls."""
     found = []
     for node in all_nodes(facts):
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr == "grad"
-                                                for t in node.targets):
+        if isinstance(node, ast.Assign) and any(_is_grad(t) for t in node.targets):
             found.append(node)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                and node.func.attr in ("zero_", "detach_", "fill_") and ".grad" in ast.unparse(node.func.value) + ".":
+                and node.func.attr in ("zero_", "detach_", "fill_") and _is_grad(node.func.value):
             found.append(node)
     return found
 

@@ -74,12 +74,21 @@ def data_lineage(obj: Obj):
         method = node.func.attr if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) else None
         if current.kind == "value" and method in ESTIMATOR_METHODS:
             if method != "fit":
-                stack.extend(current.inputs[1:])  # inputs[0] is the estimator
+                stack.extend(o for o in current.inputs if not is_estimator(o))
             continue
         if current.origin is not None:
             stack.append(current.origin)
         stack.extend(current.inputs)
         stack.extend(current.arg_objs.values())
+
+
+def is_estimator(obj: Obj) -> bool:
+    """A preprocessor, resampler or model object, or the result of ``.fit()`` (the estimator)."""
+    if obj.kind in ("preprocessor", "resampler", "model", "instance"):
+        return True
+    node = obj.node
+    return obj.kind == "value" and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+        and node.func.attr == "fit"
 
 
 def event_order(facts: FileFacts) -> dict[int, int]:

@@ -10,10 +10,9 @@ from trainlint.rule import Rule
 from trainlint.rules import _trace_checks
 from trainlint.rules._source_index import index_of
 from trainlint.rules._training import (
-    EVAL, TRAIN, RECURRENT, all_nodes, backward_events, event_index,
-    evaluation_forwards, grad_mode_unknown, has_mode_layers, mode_layers, mode_set, modes_before,
-    loop_names, loop_span, optimizer_steps, epoch_loop, opaque_kwargs, source, stepped_optimizer,
-    train_loaders, trained_model, trained_models,
+    EVAL, RECURRENT, TRAIN, all_nodes, backward_events, epoch_loop, event_index, evaluation_forwards,
+    grad_mode_unknown, has_mode_layers, loop_names, loop_span, mode_layers, mode_set, modes_before,
+    opaque_kwargs, optimizer_steps, source, stepped_optimizer, train_loaders, trained_model, trained_models,
 )
 from trainlint.static import MISSING, Event, FileFacts, Obj
 

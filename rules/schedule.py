@@ -11,9 +11,8 @@ from trainlint.rule import Rule
 from trainlint.rules import _trace_checks
 from trainlint.rules._source_index import dotted, index_of
 from trainlint.rules._training import (
-    all_nodes, backward_events,
-    created, epochs_of, first_step, loop_names, event_index, lr_text, lr_value, optimizer_steps, epoch_loop,
-    counts_epochs, scheduler_optimizer, source, stepped_optimizer,
+    all_nodes, backward_events, counts_epochs, created, epoch_loop, epochs_of, event_index, first_step,
+    loop_names, lr_text, lr_value, optimizer_steps, scheduler_optimizer, source, stepped_optimizer,
 )
 from trainlint.static import MISSING, FileFacts, Obj
 
@@ -67,10 +66,10 @@ def foreign_schedules(facts: FileFacts) -> bool:
     """The file builds or defines a schedule trainlint does not model (a transformers
     ``get_linear_schedule_with_warmup``, a subclass of LRScheduler, a LambdaLR-like factory)."""
     for e in facts.events:
-        name = e.qualname or e.method or ""
-        if SCHEDULE_FACTORY_RE.search(name.rsplit(".", 1)[-1]) and (e.result is None or e.result.kind != "scheduler"):
-            if e.method not in ("step",):
-                return True
+        name = (e.qualname or e.method or "").rsplit(".", 1)[-1]
+        known = e.result is not None and e.result.kind == "scheduler"
+        if SCHEDULE_FACTORY_RE.search(name) and not known and e.method != "step":
+            return True
     return any(any("LRScheduler" in b or "lr_scheduler" in b for b in info.bases)
                for info in facts.classes.values())
 

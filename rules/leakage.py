@@ -174,6 +174,32 @@ def hand_split_after(facts: FileFacts, names: set[str], after: int) -> Split | N
     return Split(None, stmt, [], len(facts.events), text if 0 < len(text) <= 60 and "\n" not in text else "")
 
 
+def root_name(expr: ast.AST | None) -> str | None:
+    """``df`` for ``df[num_cols]``, ``X`` for ``X[:, 1:].values``."""
+    while isinstance(expr, (ast.Subscript, ast.Attribute, ast.Call)):
+        expr = expr.func if isinstance(expr, ast.Call) else expr.value
+    return expr.id if isinstance(expr, ast.Name) else None
+
+
+def split_of_named_array(facts: FileFacts, data_node: ast.AST | None, after: ast.AST) -> Split | None:
+    """A later split, in the same function, of the array the fitted columns were taken from:
+    ``df[cols] = scaler.fit_transform(df[cols])`` then ``train_test_split(df.drop(...), ...)``;
+    the walk does not follow values stored into a subscript, the names still tell."""
+    name = root_name(data_node)
+    if name is None:
+        return None
+    index = index_of(facts)
+    scope = index.scope_of(after)
+    for split in sorted(splits(facts), key=lambda s: s.node.lineno):
+        call = split.node if isinstance(split.node, ast.Call) else None
+        if call is None or split.node.lineno <= after.lineno or index.scope_of(call) is not scope:
+            continue
+        args = [*call.args, *(k.value for k in call.keywords if k.arg not in ("stratify", "groups"))]
+        if any(isinstance(n, ast.Name) and n.id == name for a in args for n in ast.walk(a)):
+            return split
+    return None
+
+
 def is_object(*sources: Obj | None):
     wanted = {id(s) for s in sources if s is not None}
     return lambda obj: id(obj) in wanted
@@ -319,7 +345,8 @@ class PreprocessingFitBeforeSplit(Rule):
             if labels_only(event, data_node) or label_encoder_on_labels(event, data_node):
                 continue  # preprocessing the labels: out of scope (encoding their vocabulary leaks nothing)
             split = later_split_of(facts, self.fitted_data(event, data_node), position) \
-                or hand_split_after(facts, {*event.targets, *filter(None, [dotted(data_node)])}, event.node.lineno)
+                or hand_split_after(facts, {*event.targets, *filter(None, [dotted(data_node)])}, event.node.lineno) \
+                or split_of_named_array(facts, data_node, event.node)
             if split is None:
                 continue
             reported.add(id(event.node))
@@ -333,7 +360,7 @@ class PreprocessingFitBeforeSplit(Rule):
                               evidence={"preprocessor": pre.type_name, "fitted_on": data,
                                         "split": split.kind, "split_line": split.node.lineno},
                               fixes=[self.fix(split, data_node, pre)])
-        yield from self.manual_normalisation(ctx, reported)
+        yield from self.manual_normalisation(ctx)
 
     @staticmethod
     def fitted_data(event: Event, data_node: ast.expr | None):
@@ -355,7 +382,7 @@ class PreprocessingFitBeforeSplit(Rule):
 
         return matches
 
-    def manual_normalisation(self, ctx, reported: set[int]):
+    def manual_normalisation(self, ctx):
         facts = ctx.facts
         index = index_of(facts)
         # (split line, array) -> (first statement, split, array expression, statistics): ``mean = X.mean(0)``

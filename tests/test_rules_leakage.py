@@ -220,3 +220,21 @@ X = (X - X.min(axis=0)) / (X.max(axis=0) - X.min(axis=0))
 train_set, val_set = random_split(TensorDataset(torch.tensor(X), torch.tensor(w)), [0.8, 0.2])
 """
     assert lines("TL103", src) == [9]
+
+
+def test_columns_scaled_in_place_in_a_frame_that_is_split_afterwards():
+    src = SK + """
+import pandas as pd
+df = pd.read_csv("churn.csv")
+df[num_cols] = StandardScaler().fit_transform(df[num_cols])
+X_train, X_val, y_train, y_val = train_test_split(df.drop(columns="churn"), df["churn"], stratify=df["churn"])
+"""
+    assert lines("TL103", src) == [10]
+    src = SK + """
+import pandas as pd
+df = pd.read_csv("churn.csv")
+train_df, val_df = train_test_split(df, test_size=0.2)
+scaler = StandardScaler().fit(train_df[num_cols])
+train_df[num_cols] = scaler.transform(train_df[num_cols])
+"""
+    assert lines("TL103", src) == []

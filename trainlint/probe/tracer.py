@@ -63,7 +63,7 @@ class _Iteration:
     counted: int = 0
     preds: list = field(default_factory=list)
     labels: list = field(default_factory=list)
-    input_finite: list = field(default_factory=list)
+    input_sums: list = field(default_factory=list)
     forwards: dict = field(default_factory=dict)  # id(model) -> {"train": n, "eval": n}
     forward_frames: dict = field(default_factory=dict)  # (id(model), mode) -> first frame
     sched_steps: dict = field(default_factory=dict)  # scheduler id -> steps during the pass
@@ -327,7 +327,9 @@ class Tracer:
             if rec.feature_shape is None:
                 rec.feature_shape = list(inputs.shape[1:])
             if inputs.is_floating_point():
-                it.input_finite.append(torch.isfinite(inputs).all())
+                # One reduction per batch: a NaN or Inf anywhere makes the sum non-finite.
+                wide = torch.float32 if inputs.element_size() < 4 else None  # half sums overflow
+                it.input_sums.append(inputs.detach().sum(dtype=wide))
             if rec.hash_batches is None:
                 rec.hash_batches = not _has_features(rec.loader.dataset)
             if rec.iterations == 1 and rec.hash_batches and inputs.device.type == "cpu":
@@ -356,8 +358,9 @@ class Tracer:
                 rec.sampled = counts if rec.sampled is None else _add_counts(rec.sampled, counts)
         if it.hashes:
             rec.observed_hashes.extend(it.hashes)
-        for flag_i, ok in enumerate(torch.stack(it.input_finite).tolist() if it.input_finite else []):
-            if not ok:
+        sums = torch.stack([v.float().to("cpu") for v in it.input_sums]).tolist() if it.input_sums else []
+        for flag_i, total in enumerate(sums):
+            if not math.isfinite(total):
                 self.nonfinite.append(
                     {"kind": "input", "epoch": len(self.epochs), "step": flag_i, "frame": rec.iter_frame, "loader": rec.id}
                 )

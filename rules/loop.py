@@ -10,7 +10,7 @@ from trainlint.rule import Rule
 from trainlint.rules import _trace_checks
 from trainlint.rules._source_index import index_of
 from trainlint.rules._training import (
-    EVAL, RECURRENT, TRAIN, all_nodes, backward_events, epoch_loop, event_index, evaluation_forwards,
+    EVAL, RECURRENT, TRAIN, all_nodes, backward_events, event_index, evaluation_forwards,
     grad_mode_unknown, has_mode_layers, loop_names, loop_span, mode_layers, mode_set, modes_before,
     opaque_kwargs, optimizer_steps, source, stepped_optimizer, train_loaders, trained_model, trained_models,
 )
@@ -222,46 +222,52 @@ class MissingTrainMode(Rule):
             found = self._first_step_in_eval(facts, model, steps)
             if found is None:
                 continue
-            setter, step, loop, first_epoch = found
-            when = "from the first epoch on" if first_epoch else "from the second epoch on"
+            setter, step, loop, first_pass = found
+            if first_pass:
+                when = "from the start of training"
+            elif loop.kind == "epoch":
+                when = "from the second epoch on"
+            else:
+                when = "after the first evaluation"
             opt = stepped_optimizer(step)
             yield ctx.finding(
                 setter.node,
                 f"`{source(setter.node.func)}()` leaves `{model.name}` in evaluation mode and nothing "
-                f"switches it back before `{opt.name}.step()` (line {step.line}) in the epoch loop at "
+                f"switches it back before `{opt.name}.step()` (line {step.line}) in the loop at "
                 f"line {loop.line}: {when} `{model.name}` trains with {train_consequence(model)}",
                 evidence={"model": model.name, "eval_line": setter.line, "step_line": step.line,
-                          "epoch_loop_line": loop.line},
+                          "loop_line": loop.line},
                 fixes=[FixRef("train-mode", {**loop_names(facts, step), "model": model.name})],
             )
 
     @staticmethod
     def _first_step_in_eval(facts, model, steps):
-        """(eval event, step, epoch loop, in the first epoch?) for the first optimizer step that
-        runs in evaluation mode when the epoch loop body is run twice."""
+        """(eval event, step, loop, on the first pass?) for the first optimizer step that runs in
+        evaluation mode when the body of a loop around it runs twice: the batch loop (evaluation
+        every N steps) first, then the epoch loop."""
         step_ids = {id(s) for s in steps}
         modes = modes_before(facts, model)
         seen_loops = []
         for step in steps:
-            loop = epoch_loop(step)
-            if loop is None or loop in seen_loops:
-                continue
-            seen_loops.append(loop)
-            span = loop_span(facts, loop)
-            if span is None:
-                continue
-            start, end = span
-            state = modes[start]
-            setter = _last_eval_before(facts, model, start) if state == EVAL else None
-            for first_epoch in (True, False):
-                for i in range(start, end + 1):
-                    e = facts.events[i]
-                    if id(e) in step_ids and state == EVAL and setter is not None:
-                        return setter, e, loop, first_epoch
-                    change = mode_set(e, model)
-                    if change is not None:
-                        state = change
-                        setter = e if change == EVAL else None
+            for loop in reversed(step.loops):
+                if loop in seen_loops:
+                    continue
+                seen_loops.append(loop)
+                span = loop_span(facts, loop)
+                if span is None:
+                    continue
+                start, end = span
+                state = modes[start]
+                setter = _last_eval_before(facts, model, start) if state == EVAL else None
+                for first_pass in (True, False):
+                    for i in range(start, end + 1):
+                        e = facts.events[i]
+                        if id(e) in step_ids and state == EVAL and setter is not None:
+                            return setter, e, loop, first_pass
+                        change = mode_set(e, model)
+                        if change is not None:
+                            state = change
+                            setter = e if change == EVAL else None
         return None
 
 

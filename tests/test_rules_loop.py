@@ -118,11 +118,24 @@ def test_eval_without_train_back_is_reported_at_the_eval_call():
     assert finding.fixes[0].technique == "train-mode"
 
 
-def test_eval_before_the_loop_trains_in_eval_mode_from_the_first_epoch():
+def test_eval_before_the_loop_trains_in_eval_mode_from_the_start():
     main = "model.eval()\n" + MAIN.replace("    print(evaluate(val_loader))\n", "")
     (finding,) = findings("TL502", script(train_mode="pass", main=main))
     assert finding.location.line == 25
-    assert "from the first epoch on" in finding.message
+    assert "from the start of training" in finding.message
+
+
+def test_evaluation_every_n_steps_without_train_back_is_reported():
+    src = HEAD + TRAIN.format(train_mode="model.train()").replace(
+        "        optimizer.step()",
+        "        optimizer.step()\n        if i % 100 == 0:\n            evaluate(val_loader)").replace(
+        "for x, y in train_loader:", "for i, (x, y) in enumerate(train_loader):") \
+        + EVALUATE.format(eval_mode="model.eval()", decorator="") + "for epoch in range(10):\n    train()\n"
+    (finding,) = findings("TL502", src)
+    assert finding.location.line == 21
+    assert "after the first evaluation" in finding.message
+    fixed = src.replace("            evaluate(val_loader)", "            evaluate(val_loader)\n            model.train()")
+    assert findings("TL502", fixed) == []
 
 
 def test_train_mode_set_in_the_epoch_loop_is_enough():

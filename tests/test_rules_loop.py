@@ -341,3 +341,10 @@ with torch.no_grad():
     assert findings("TL501", src) == []
     forgotten = src.replace("model.train()  # keep dropout on: sample predictions for uncertainty\n", "")
     assert lines("TL501", forgotten) == [20]
+
+
+def test_sequence_model_fed_in_order_on_purpose_is_quiet():
+    src = train_with("train_loader = DataLoader(windows, batch_size=32, shuffle=False)").replace(
+        "model = torch.nn.Sequential(torch.nn.Linear(10, 2))",
+        "model = torch.nn.Sequential(torch.nn.LSTM(10, 32, batch_first=True))")
+    assert findings("TL505", src) == []

@@ -80,11 +80,14 @@ def stepped_optimizer(e: Event) -> Obj | None:
     return next((a for a in e.args if a is not None and a.kind == "optimizer"), None)
 
 
-def backward_events(facts: FileFacts) -> list[Event]:
-    """Calls that compute gradients: ``loss.backward()``, ``accelerator.backward(loss)``,
+def is_backward(e: Event) -> bool:
+    """A call that computes gradients: ``loss.backward()``, ``accelerator.backward(loss)``,
     ``torch.autograd.grad(...)``."""
-    return [e for e in facts.events
-            if e.method == "backward" or (e.qualname or "").endswith(("autograd.backward", "autograd.grad"))]
+    return e.method == "backward" or (e.qualname or "").endswith(("autograd.backward", "autograd.grad"))
+
+
+def backward_events(facts: FileFacts) -> list[Event]:
+    return [e for e in facts.events if is_backward(e)]
 
 
 def trained_model(facts: FileFacts, opt: Obj) -> Obj | None:

@@ -11,7 +11,7 @@ from trainlint.rules import _trace_checks
 from trainlint.rules._source_index import index_of
 from trainlint.rules._training import (
     EVAL, RECURRENT, TRAIN, all_nodes, backward_events, event_index, evaluation_forwards,
-    grad_mode_unknown, has_mode_layers, loop_names, loop_span, mode_layers, mode_set, modes_before,
+    grad_mode_unknown, has_mode_layers, is_backward, loop_names, loop_span, mode_layers, mode_set, modes_before,
     opaque_kwargs, optimizer_steps, source, stepped_optimizer, train_loaders, trained_model, trained_models,
 )
 from trainlint.static import MISSING, Event, FileFacts, Obj
@@ -305,13 +305,36 @@ def _clears_in_loop(facts: FileFacts, loop, zero_events, clearing_nodes) -> bool
     return False
 
 
+def _cleared_between_backward_and_step(facts: FileFacts, step: Event, loop, opt: Obj | None) -> Event | None:
+    """A ``zero_grad()`` of the stepping optimizer (or of its model) that runs after the last
+    ``backward()`` before ``step`` in the same loop iteration."""
+    if opt is None:
+        return None
+    targets = {id(opt)}
+    model = trained_model(facts, opt)
+    if model is not None:
+        targets.add(id(model))
+    index = facts.events.index(step)
+    wiped = None
+    for e in reversed(facts.events[:index]):
+        if loop not in e.loops:
+            return None  # back at the top of the iteration without meeting backward()
+        if is_backward(e):
+            return wiped
+        if e.method == "zero_grad" and e.receiver is not None and id(e.receiver) in targets and not e.guards:
+            wiped = e
+    return None
+
+
 class MissingZeroGrad(Rule):
     """
     ## What it does
     Flags an optimizer step in a loop that computes gradients (`backward()`) but never clears
     them in that loop: no `optimizer.zero_grad()` (with or without `set_to_none`), no
     `model.zero_grad()`, no `p.grad = None`. Gradient accumulation, where `zero_grad()` runs
-    under an `if (i + 1) % k == 0` next to the step, is fine and not flagged.
+    under an `if (i + 1) % k == 0` next to the step, is fine and not flagged. Also flags the
+    opposite slip: `zero_grad()` placed between `backward()` and `step()`, which wipes the
+    gradients the step needs.
 
     ## Why is this bad?
     `backward()` adds to `.grad`, it does not overwrite it. Without clearing, every step uses
@@ -370,6 +393,18 @@ class MissingZeroGrad(Rule):
             opt = stepped_optimizer(step)
             if opt is not None and any(e.result is opt and loop in e.loops for e in facts.events):
                 continue  # a fresh optimizer every iteration: a numeric check, not a training loop
+            wiped = _cleared_between_backward_and_step(facts, step, loop, opt)
+            if wiped is not None:
+                reported.add(id(step.node))
+                name = opt.name if opt is not None else "optimizer"
+                yield ctx.finding(
+                    wiped.node,
+                    f"`{source(wiped.node.func)}()` runs after `backward()` and before `{name}.step()` "
+                    f"(line {step.line}): it wipes the gradients just computed, so the step changes nothing",
+                    evidence={"optimizer": name, "zero_grad_line": wiped.line, "step_line": step.line},
+                    fixes=[FixRef("zero-grad", {**loop_names(facts, step), "optimizer": name})],
+                )
+                continue
             if _clears_in_loop(facts, loop, zero_events, clearing):
                 continue
             enclosing = step.loops[:-1]

@@ -348,3 +348,14 @@ def test_sequence_model_fed_in_order_on_purpose_is_quiet():
         "model = torch.nn.Sequential(torch.nn.Linear(10, 2))",
         "model = torch.nn.Sequential(torch.nn.LSTM(10, 32, batch_first=True))")
     assert findings("TL505", src) == []
+
+
+def test_zero_grad_between_backward_and_step_is_reported_at_the_zero_grad():
+    src = loop_body("loss = nn.functional.cross_entropy(model(x), y)", "loss.backward()",
+                    "optimizer.zero_grad()", "optimizer.step()")
+    (finding,) = findings("TL503", src)
+    assert finding.location.line == 14
+    assert "wipes the gradients just computed" in finding.message
+    other_model = loop_body("loss = nn.functional.cross_entropy(model(x), y)", "optimizer.zero_grad()",
+                            "loss.backward()", "critic.zero_grad()", "optimizer.step()")
+    assert findings("TL503", other_model) == []

@@ -126,42 +126,45 @@ def later_split_of(facts: FileFacts, matches, after: int) -> Split | None:
     return None
 
 
-def derived_names(facts: FileFacts, names: set[str], after: int) -> set[str]:
-    """``names`` and the variables assigned, after line ``after``, from expressions that use
-    them (``windows = np.stack([series[i:i + 33] ...])`` derives from ``series``)."""
+def derived_names(facts: FileFacts, names: set[str], after: ast.AST) -> set[str]:
+    """``names`` and the variables assigned below ``after``, in its function, from expressions
+    that use them (``windows = np.stack([series[i:i + 33] ...])`` derives from ``series``)."""
+    scope = index_of(facts).scope_of(after)
     derived = set(names)
-    for line, name, used in assignment_uses(facts):
-        if line > after and name not in derived and used & derived and role(name) not in (VAL, TEST):
+    for line, name, used, where in assignment_uses(facts):
+        if line > after.lineno and where is scope and name not in derived and used & derived \
+                and role(name) not in (VAL, TEST):
             derived.add(name)
     return derived
 
 
-_USES: weakref.WeakKeyDictionary[FileFacts, list[tuple[int, str, frozenset[str]]]] = weakref.WeakKeyDictionary()
+_USES: weakref.WeakKeyDictionary[FileFacts, list] = weakref.WeakKeyDictionary()
 
 
-def assignment_uses(facts: FileFacts) -> list[tuple[int, str, frozenset[str]]]:
-    """(line, assigned name, names its value reads) for every assignment, in line order."""
+def assignment_uses(facts: FileFacts) -> list[tuple[int, str, frozenset[str], ast.AST]]:
+    """(line, assigned name, names its value reads, scope) for every assignment, in line order."""
     uses = _USES.get(facts)
     if uses is None:
         index = index_of(facts)
-        uses = sorted((a.line, a.name, frozenset(n.id for n in ast.walk(a.value) if isinstance(n, ast.Name)))
-                      for entries in index.assignments.values() for a in entries)
+        uses = sorted(((a.line, a.name, frozenset(n.id for n in ast.walk(a.value) if isinstance(n, ast.Name)), a.scope)
+                       for entries in index.assignments.values() for a in entries), key=lambda u: u[:2])
         _USES[facts] = uses
     return uses
 
 
-def hand_split_after(facts: FileFacts, names: set[str], after: int) -> Split | None:
-    """The first split by slicing after line ``after``: a validation/test-named variable
-    assigned a slice or an index selection of one of ``names`` (``X_test = X[800:]``,
+def hand_split_after(facts: FileFacts, names: set[str], after: ast.AST) -> Split | None:
+    """The first split by slicing below ``after`` in the same function: a validation/test-named
+    variable assigned a slice or an index selection of one of ``names`` (``X_test = X[800:]``,
     ``X_train, X_val = X[:n], X[n:]``, ``X_val = X[val_idx]``)."""
     index = index_of(facts)
+    scope = index.scope_of(after)
     names = derived_names(facts, names, after)
     found: list[ast.AST] = []
     for name, assignments in index.assignments.items():
         if role(name) not in (VAL, TEST):
             continue
         for assignment in assignments:
-            if assignment.line <= after:
+            if assignment.line <= after.lineno or assignment.scope is not scope:
                 continue
             values = assignment.value.elts if isinstance(assignment.value, ast.Tuple) else [assignment.value]
             if any(isinstance(v, ast.Subscript) and isinstance(v.value, ast.Name) and v.value.id in names
@@ -214,8 +217,8 @@ def only_labels(node: ast.AST | None) -> bool:
     """``y``, ``labels.reshape(-1, 1)``: every name in the expression is a label name."""
     if node is None:
         return False
-    names = [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
-    return bool(names) and all(set(tokens(n)) & LABEL_WORDS for n in names)
+    words = [set(tokens(n.id)) for n in ast.walk(node) if isinstance(n, ast.Name)]
+    return any(w & LABEL_WORDS for w in words) and not any(w & FEATURE_WORDS for w in words)
 
 
 def labels_only(event: Event, data_node: ast.AST | None) -> bool:
@@ -345,7 +348,7 @@ class PreprocessingFitBeforeSplit(Rule):
             if labels_only(event, data_node) or label_encoder_on_labels(event, data_node):
                 continue  # preprocessing the labels: out of scope (encoding their vocabulary leaks nothing)
             split = later_split_of(facts, self.fitted_data(event, data_node), position) \
-                or hand_split_after(facts, {*event.targets, *filter(None, [dotted(data_node)])}, event.node.lineno) \
+                or hand_split_after(facts, {*event.targets, *filter(None, [dotted(data_node)])}, event.node) \
                 or split_of_named_array(facts, data_node, event.node)
             if split is None:
                 continue
@@ -414,7 +417,7 @@ class PreprocessingFitBeforeSplit(Rule):
                 continue  # already reported, or the statistics of a part that is split off already
             stmt = index.statement_of(call)
             names = {array, *(n for t in getattr(stmt, "targets", []) for n in target_names(t))}
-            split = hand_split_after(facts, names, stmt.lineno)
+            split = hand_split_after(facts, names, stmt)
             if split is None:
                 continue
             key = (split.node.lineno, array)
@@ -671,7 +674,7 @@ class ResamplingBeforeSplit(Rule):
             if not is_resampler_call(event) or event.result is None or id(event.node) in reported:
                 continue
             split = later_split_of(facts, is_object(event.result), position) \
-                or hand_split_after(facts, set(index_of(facts).bound_names(event.node)), event.node.lineno)
+                or hand_split_after(facts, set(index_of(facts).bound_names(event.node)), event.node)
             if split is None:
                 continue
             reported.add(id(event.node))

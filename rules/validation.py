@@ -362,17 +362,35 @@ NOT_METRIC_WORDS = {
     "x", "y", "idx", "indices", "images", "imgs", "labels", "targets", "inputs", "features", "files",
     "paths", "dir", "batch", "size", "every", "interval", "freq", "frequency", "period", "kwargs",
     "transform", "transforms", "split", "frac", "fraction", "ratio", "num", "steps", "epochs", "mode",
+    "code", "exit", "id", "ids", "name", "names", "path", "file", "flag", "case", "cases", "type",
 }
 SETTINGS_ROOTS = {"args", "opt", "opts", "config", "cfg", "conf", "hparams", "hp", "params", "flags", "FLAGS"}
 
 
+METRIC_WORDS = {
+    "acc", "accs", "accuracy", "accuracies", "loss", "losses", "score", "scores", "f1", "auc", "roc",
+    "error", "err", "errors", "mse", "rmse", "mae", "metric", "metrics", "precision", "recall", "prec",
+    "correct", "iou", "miou", "map", "ppl", "perplexity", "result", "results", "top1", "top5", "r2",
+    "bleu", "dice", "nll", "mape",
+}
+
+
 def is_metric_name(name: str) -> bool:
-    """``test_acc``, ``testloss``, ``self.best_test_f1``; not ``test_loader``, ``args.test_every``."""
+    """``test_acc``, ``testloss``, ``self.best_test_f1``, ``acc``; not ``test_loader``,
+    ``args.test_every``, or a module attribute (``torch.testing.x``)."""
     parts = name.split(".")
     if parts[0] in SETTINGS_ROOTS or (parts[0] == "self" and len(parts) > 2 and parts[1] in SETTINGS_ROOTS):
         return False
+    if parts[-1].isupper():
+        return False  # a constant (TEST_ERROR_CODE), not a measured number
     words = tokens(parts[-1])
     return not any(w in NOT_METRIC_WORDS or w.endswith(("loader", "set", "data")) for w in words)
+
+
+def names_a_measurement(name: str) -> bool:
+    """A test-named variable that holds a score: ``test_acc``, ``testloss``, ``acc_test``."""
+    words = tokens(name.rsplit(".", 1)[-1])
+    return any(w in METRIC_WORDS or (w.startswith("test") and w[4:] in METRIC_WORDS) for w in words)
 
 
 def metric_candidates(operand: ast.expr) -> list[str]:
@@ -401,11 +419,13 @@ def test_metric(facts: FileFacts, expr: ast.AST, at: ast.AST) -> str | None:
     test_loader)``) or that iterates a test loader (``acc = self.evaluate()``)."""
     index = index_of(facts)
     for name in metric_candidates(expr):
-        if not is_metric_name(name):
+        if not is_metric_name(name) or name.split(".")[0] in facts.imports:
             continue
         r = role(name)
         if r == TEST:
-            return name
+            if names_a_measurement(name):
+                return name
+            continue
         if r == VAL:
             continue
         assignment = index.last_assignment(name, at)

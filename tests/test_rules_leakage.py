@@ -238,3 +238,15 @@ scaler = StandardScaler().fit(train_df[num_cols])
 train_df[num_cols] = scaler.transform(train_df[num_cols])
 """
     assert lines("TL103", src) == []
+
+
+def test_a_hand_made_split_in_another_function_is_not_this_fit_s_split():
+    src = SK + """
+def check_scaler(X):
+    return StandardScaler().fit_transform(X)
+
+def check_holdout(X):
+    X_test = X[80:]
+    return X_test
+"""
+    assert lines("TL103", src) == []

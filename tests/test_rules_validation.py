@@ -227,3 +227,19 @@ for epoch in range(10):
     (finding,) = findings("TL102", src)
     assert finding.location.line == 4
     assert "sets `is_best`" in finding.message
+
+
+def test_constants_ids_and_module_attributes_named_test_are_not_metrics():
+    src = """
+import torch
+for epoch in range(10):
+    if code == MultiProcessTestCase.TEST_ERROR_EXIT_CODE:
+        break
+    if test_id > last_test_id:
+        best_id = test_id
+    if torch.testing.test_loss_scale > 1:
+        torch.save(model.state_dict(), "x.pt")
+    if test_passed > best_passed:
+        best_passed = test_passed
+"""
+    assert lines("TL102", src) == []

@@ -60,9 +60,13 @@ def _other_regularization(facts: FileFacts, epoch_loop) -> bool:
             else node.arg if isinstance(node, ast.keyword) and node.arg else None
         if name and REGULARIZING_NAMES.search(name):
             return True
-    # An explicit penalty reads the parameters inside the training loop.
-    if any(e.method == "parameters" and epoch_loop in e.loops for e in facts.events):
-        return True
+    # An explicit penalty reads the parameters inside the training loop; fresh noise on the
+    # inputs there (x + 0.1 * torch.randn_like(x)) is augmentation for feature vectors.
+    for e in facts.events:
+        if epoch_loop not in e.loops:
+            continue
+        if e.method == "parameters" or (e.qualname or "") in ("torch.randn_like", "torch.rand_like"):
+            return True
     return any(isinstance(n, ast.Break) and _nearest_loop(facts, n) is epoch_loop.node
                for n in ast.walk(epoch_loop.node))
 

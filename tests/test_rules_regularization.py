@@ -65,3 +65,9 @@ def test_l2_penalty_written_by_hand_counts():
         "        penalty = sum(p.pow(2).sum() for p in model.parameters())\n"
         "        (nn.functional.cross_entropy(model(x), y) + 1e-4 * penalty).backward()")
     assert findings("TL202", src) == []
+
+
+def test_gaussian_input_noise_counts_as_augmentation():
+    src = script().replace("        optimizer.zero_grad()\n",
+                           "        optimizer.zero_grad()\n        x = x + 0.05 * torch.randn_like(x)\n")
+    assert findings("TL202", src) == []

@@ -116,15 +116,26 @@ def lr_text(opt: Obj) -> str:
     node = opt.arg("lr", 1)
     if node is not None:
         return source(node)
+    if _group_lrs(opt):
+        return "per parameter group"
     default = DEFAULT_LR.get(opt.type_name)
     return repr(default) if default is not None else "default"
 
 
+def _group_lrs(opt: Obj) -> bool:
+    """The optimizer gets parameter groups that set their own ``"lr"``."""
+    groups = opt.arg("params", 0)
+    return isinstance(groups, (ast.List, ast.Tuple)) and any(
+        isinstance(g, ast.Dict) and any(isinstance(k, ast.Constant) and k.value == "lr" for k in g.keys)
+        for g in groups.elts)
+
+
 def lr_value(opt: Obj):
+    """The learning rate as a number, when the call (or PyTorch's default) fixes one."""
     value = opt.literal("lr", 1)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
-    if opt.arg("lr", 1) is None:
+    if opt.arg("lr", 1) is None and not _group_lrs(opt):
         return DEFAULT_LR.get(opt.type_name)
     return None
 

@@ -253,3 +253,10 @@ def test_epochs_are_counted_inside_cross_validation_folds():
     (finding,) = findings("TL401", HEAD + in_folds(loop("30"), "kfold.split(X)"))
     assert "stepped for 30 epochs" in finding.message
     assert findings("TL401", HEAD + in_folds(loop("n_epochs"))) == []
+
+
+def test_learning_rates_set_per_parameter_group_are_not_shown_as_the_default():
+    src = HEAD.replace("optimizer = torch.optim.Adam(model.parameters(), lr=0.001)",
+                       "optimizer = torch.optim.SGD([{'params': model[0].parameters(), 'lr': 0.1}], momentum=0.9)")
+    (finding,) = findings("TL401", src + loop())
+    assert "(SGD, lr=per parameter group)" in finding.message

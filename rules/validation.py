@@ -431,6 +431,9 @@ def test_metric(facts: FileFacts, expr: ast.AST, at: ast.AST) -> str | None:
         assignment = index.last_assignment(name, at)
         if assignment is None:
             continue
+        scope = assignment.scope
+        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and scope.name in test_loop_functions(facts):
+            return name  # acc = 100. * correct / total after the loop over the test loader
         value = assignment.value
         if is_test_name_in(value):
             return name
@@ -438,6 +441,23 @@ def test_metric(facts: FileFacts, expr: ast.AST, at: ast.AST) -> str | None:
             if evaluates_test_loader(facts, call):
                 return name
     return None
+
+
+_TEST_FUNCTIONS: weakref.WeakKeyDictionary[FileFacts, set[str]] = weakref.WeakKeyDictionary()
+
+
+def test_loop_functions(facts: FileFacts) -> set[str]:
+    """Functions whose batch loops all iterate test loaders: what they compute is measured on
+    the test set (``def test(epoch): for x, y in testloader: ...``)."""
+    found = _TEST_FUNCTIONS.get(facts)
+    if found is None:
+        roles: dict[str, set[str | None]] = {}
+        for loop in facts.loops:
+            if loop.kind == "batch" and loop.function:
+                roles.setdefault(loop.function, set()).add(loader_role(loop.iterates))
+        found = {name for name, seen in roles.items() if seen == {TEST}}
+        _TEST_FUNCTIONS[facts] = found
+    return found
 
 
 def evaluates_test_loader(facts: FileFacts, call: ast.Call) -> bool:

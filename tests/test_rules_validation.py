@@ -243,3 +243,33 @@ for epoch in range(10):
         best_passed = test_passed
 """
     assert lines("TL102", src) == []
+
+
+def test_accuracy_computed_in_a_function_that_only_iterates_the_test_loader():
+    src = MNIST_HEAD + """
+best_acc = 0
+
+def test():
+    global best_acc
+    correct = 0
+    for x, y in test_loader:
+        correct += (model(x).argmax(1) == y).sum().item()
+    acc = correct / len(test_loader.dataset)
+    if acc > best_acc:
+        best_acc = acc
+        torch.save(model.state_dict(), "best.pt")
+
+def evaluate(loader):
+    correct = 0
+    for x, y in loader:
+        correct += (model(x).argmax(1) == y).sum().item()
+    acc = correct / len(loader.dataset)
+    if acc > best_acc:
+        torch.save(model.state_dict(), "best.pt")
+    return acc
+
+test()
+evaluate(train_loader)
+evaluate(test_loader)
+"""
+    assert lines("TL102", src) == [22]

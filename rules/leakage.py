@@ -615,7 +615,8 @@ class AugmentedEvaluationData(Rule):
         params = {"data_kind": "image", "train_transform": tf_text if dotted(tf) else "train_transform"}
         if dataset is not None and dataset.qualname and dataset.qualname.startswith("torchvision.datasets."):
             params["dataset_class"] = "datasets." + dataset.type_name
-        return ctx.finding(node, message, evidence={"transform": tf_text, "random_transforms": list(dict.fromkeys(found))},
+        evidence = {"transform": tf_text, "random_transforms": list(dict.fromkeys(found))}
+        return ctx.finding(node, message, evidence=evidence,
                            fixes=[FixRef("clean-eval-transforms", params),
                                   FixRef("data-augmentation", {"data_kind": "image"})])
 

@@ -126,7 +126,8 @@ class WeightShapes:
         func = call.func
         name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
         if name in CLASS_WEIGHT_CALLS:
-            labels = next((k.value for k in call.keywords if k.arg == "y"), call.args[2] if len(call.args) > 2 else None)
+            positional = call.args[2] if len(call.args) > 2 else None
+            labels = next((k.value for k in call.keywords if k.arg == "y"), positional)
             return Shape(PER_CLASS, f"`{name}` returns one weight per class", labels=dotted(labels) if labels else None)
         if name in COUNT_CALLS or (name == "unique" and any(
                 k.arg == "return_counts" for k in call.keywords)):

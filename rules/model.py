@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from trainlint.model import FixRef, Severity
 from trainlint.rule import Rule
 from trainlint.rules import _trace_checks
-from trainlint.static import FileFacts, Obj
+from trainlint.static import Event, FileFacts, Obj
 
 
 @dataclass(frozen=True)
@@ -95,20 +95,29 @@ def model_ending(facts: FileFacts, model: Obj, squash: Squash) -> Ending | None:
     return _sequential_end(model, squash) or _forward_end(facts, model, squash)
 
 
+@dataclass
+class LossCall:
+    event: Event
+    kind: str  # the loss class or functional name: "CrossEntropyLoss", "nll_loss"
+    shown: str  # how the message names it
+    variable: str | None  # the user's variable for it, when it has one
+
+
 def loss_calls(facts: FileFacts, squash: Squash):
-    """(event, loss description, the loss's variable or None) for every call of a loss that
-    expects logits."""
+    """Every call of a loss that expects logits (or log-probabilities)."""
     for e in facts.events:
         called = e.result.called if e.result is not None else None
+        qualname = e.qualname or ""
         if called is not None and called.kind == "loss" and called.type_name in squash.losses:
-            yield e, f"`{called.name}` ({called.type_name})", called.names[0] if called.names else None
-        elif (e.qualname or "").rsplit(".", 1)[-1] in squash.functional and \
-                (e.qualname or "").startswith("torch.nn.functional"):
-            yield e, f"F.{e.qualname.rsplit('.', 1)[-1]}", None
+            yield LossCall(e, called.type_name, f"`{called.name}` ({called.type_name})",
+                           called.names[0] if called.names else None)
+        elif qualname.startswith("torch.nn.functional") and qualname.rsplit(".", 1)[-1] in squash.functional:
+            kind = qualname.rsplit(".", 1)[-1]
+            yield LossCall(e, kind, f"F.{kind}", None)
         elif isinstance(e.node.func, ast.Call):  # nn.CrossEntropyLoss()(output, target)
-            name = facts.qualname(e.node.func.func) or ""
-            if name.startswith("torch.nn") and name.rsplit(".", 1)[-1] in squash.losses:
-                yield e, f"nn.{name.rsplit('.', 1)[-1]}()", None
+            kind = (facts.qualname(e.node.func.func) or "").rsplit(".", 1)[-1]
+            if (facts.qualname(e.node.func.func) or "").startswith("torch.nn") and kind in squash.losses:
+                yield LossCall(e, kind, f"nn.{kind}()", None)
 
 
 def squashed_input(facts: FileFacts, arg: Obj | None, squash: Squash, endings: dict[int, Ending],
@@ -130,7 +139,9 @@ def squashed_input(facts: FileFacts, arg: Obj | None, squash: Squash, endings: d
     return None
 
 
-def squash_findings(ctx, squash: Squash, consequence: str, technique: str):
+def squash_findings(ctx, squash: Squash, consequence, technique: str):
+    """Findings for squashed outputs fed to the squash's losses; ``consequence(kind)`` says
+    what goes wrong for that loss."""
     facts = ctx.facts
     endings = {}
     for model in facts.objects_of("model"):
@@ -138,7 +149,8 @@ def squash_findings(ctx, squash: Squash, consequence: str, technique: str):
         if ending is not None:
             endings[id(model)] = ending
     reported = set()
-    for e, loss, loss_name in loss_calls(facts, squash):
+    for call in loss_calls(facts, squash):
+        e = call.event
         arg = e.args[0] if e.args else e.kwargs.get("input")
         found = squashed_input(facts, arg, squash, endings)
         if found is None:
@@ -147,14 +159,14 @@ def squash_findings(ctx, squash: Squash, consequence: str, technique: str):
         if id(ending.node) in reported:
             continue
         reported.add(id(ending.node))
-        source = f"`{model.name}` ends in `{ending.what}`" if model is not None else f"`{ending.what}` is applied"
-        params = {"loss_name": loss_name} if loss_name else {}
+        subject = f"`{model.name}` ends in `{ending.what}`" if model is not None else f"`{ending.what}` is applied"
+        params = {"loss_name": call.variable} if call.variable else {}
         if model is not None:
             params["model"] = model.name
         yield ctx.finding(
             ending.node,
-            f"{source} and its output goes into {loss} at line {e.line}, {consequence}",
-            evidence={"activation": ending.what, "loss": loss, "loss_line": e.line,
+            f"{subject} and its output goes into {call.shown} at line {e.line}, {consequence(call.kind)}",
+            evidence={"activation": ending.what, "loss": call.kind, "loss_line": e.line,
                       "model": model.name if model is not None else None},
             fixes=[FixRef(technique, params)],
         )
@@ -209,12 +221,15 @@ class SoftmaxBeforeCrossEntropy(Rule):
         return _trace_checks.softmax_before_cross_entropy(self, ctx)
 
     def check_static(self, ctx):
-        yield from squash_findings(
-            ctx, SOFTMAX,
-            "which applies log-softmax itself: the loss sees probabilities squashed twice, "
-            "so its gradients shrink and training stalls",
-            "raw-logits",
-        )
+        yield from squash_findings(ctx, SOFTMAX, self._consequence, "raw-logits")
+
+    @staticmethod
+    def _consequence(kind: str) -> str:
+        if kind in ("NLLLoss", "nll_loss"):
+            return ("which expects log-probabilities: it reads the probabilities as if they were "
+                    "logs, so the loss is meaningless and its gradients barely move the model")
+        return ("which applies log-softmax itself: the loss sees probabilities squashed twice, "
+                "so its gradients shrink and training stalls")
 
 
 class SigmoidBeforeBceWithLogits(Rule):
@@ -263,7 +278,7 @@ class SigmoidBeforeBceWithLogits(Rule):
     def check_static(self, ctx):
         yield from squash_findings(
             ctx, SIGMOID,
-            "which applies the sigmoid itself: the loss sees sigmoid(sigmoid(x)), which cannot "
-            "get below 0.5 or above 0.73, so it can never fit the labels",
+            lambda kind: ("which applies the sigmoid itself: the loss sees sigmoid(sigmoid(x)), which "
+                          "cannot get below 0.5 or above 0.73, so it can never fit the labels"),
             "raw-logits",
         )

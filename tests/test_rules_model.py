@@ -47,7 +47,9 @@ def test_forward_returning_probabilities_is_reported_at_the_softmax(forward, lin
 
 
 def test_softmax_into_nll_loss_is_reported_too():
-    assert lines("TL601", class_model("return F.softmax(self.fc(x), dim=1)", loss="NLLLoss")) == [13]
+    (finding,) = findings("TL601", class_model("return F.softmax(self.fc(x), dim=1)", loss="NLLLoss"))
+    assert finding.location.line == 13
+    assert "`criterion` (NLLLoss) at line 18, which expects log-probabilities" in finding.message
 
 
 @pytest.mark.parametrize("forward, loss, layer", [

@@ -106,7 +106,7 @@ def dataset_role(obj: Obj) -> tuple[str | None, str]:
             return r, f"split={split!r}"
     for name in obj.names:
         r = role(name)
-        if r:
+        if r and not is_train_name(name):  # trainval_set is training data
             return r, f"`{name}`"
     root = obj.arg("root", pos=0)
     if root is not None:

@@ -579,7 +579,7 @@ class AugmentedEvaluationData(Rule):
         for call in index.calls:
             if id(call) in reported:
                 continue
-            names = [n for n in index.bound_names(call) if role(n) in (VAL, TEST)]
+            names = [n for n in index.bound_names(call) if role(n) in (VAL, TEST) and not is_train_name(n)]
             tf = transform_arg(call)
             if not names or tf is None or classify(facts.qualname(call.func)) not in (None, "dataset"):
                 continue
@@ -594,7 +594,7 @@ class AugmentedEvaluationData(Rule):
             source = split.arg_obj("dataset", pos=0)
             if source is None or source.kind != "dataset":
                 continue
-            parts = [n for n in index.bound_names(split.node) if role(n) in (VAL, TEST)]
+            parts = [n for n in index.bound_names(split.node) if role(n) in (VAL, TEST) and not is_train_name(n)]
             if not parts or any(retransformed(index, n) for n in parts):
                 continue
             tf = transform_arg(source)

@@ -250,3 +250,11 @@ def check_holdout(X):
     return X_test
 """
     assert lines("TL103", src) == []
+
+
+def test_a_train_val_dataset_is_training_data():
+    src = TV + """
+trainval_set = datasets.ImageFolder("voc/trainval", transform=aug)
+train_val_ds = LeafDataset(files, transform=aug)
+"""
+    assert lines("TL104", src) == []

@@ -34,21 +34,26 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 ENV.setdefault("PYTHONPYCACHEPREFIX", os.path.join(tempfile.gettempdir(), "trainlint-bench-pycache"))
 
 
-def wall(cmd: list[str], runs: int) -> tuple[float, float]:
+def measure(cmds: dict[str, list[str]], runs: int) -> dict[str, tuple[float, float]]:
     """Median wall seconds and median CPU seconds (user + system, the process and what it
-    waited for) of ``cmd`` over ``runs`` runs, after one warm-up run. CPU time is printed
-    too because it barely moves when other work shares the machine; wall time does."""
-    walls, cpus = [], []
+    waited for) of each command over ``runs`` runs, after one warm-up run each.
+
+    The commands take turns (A B A B ...) so that other work on the machine slows each of
+    them alike. CPU time is printed too because it barely moves with the machine's load;
+    wall time does."""
+    walls: dict[str, list[float]] = {name: [] for name in cmds}
+    cpus: dict[str, list[float]] = {name: [] for name in cmds}
     for i in range(runs + 1):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=ENV)
-        elapsed = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if i:
-            walls.append(elapsed)
-            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return statistics.median(walls), statistics.median(cpus)
+        for name, cmd in cmds.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=ENV)
+            elapsed = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if i:
+                walls[name].append(elapsed)
+                cpus[name].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return {name: (statistics.median(walls[name]), statistics.median(cpus[name])) for name in cmds}
 
 
 def ms(pair: tuple[float, float]) -> str:
@@ -72,8 +77,9 @@ def main(argv=None) -> None:
     trainlint = tool("trainlint") or [sys.executable, "-m", "trainlint"]
     check = [*trainlint, "check", "--isolated", "--exit-zero", "--quiet"]
 
-    bare = wall([sys.executable, "-c", "pass"], args.runs)
-    one = wall([*check, str(ONE_SCRIPT)], args.runs)
+    print(f"machine   {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
+    startup = measure({"bare": [sys.executable, "-c", "pass"], "one": [*check, str(ONE_SCRIPT)]}, args.runs)
+    bare, one = startup["bare"], startup["one"]
     print(f"start-up  python -c pass          {ms(bare)}")
     print(f"start-up  trainlint check 1 file  {ms(one)}")
     extra = [(o - b) * 1000 for o, b in zip(one, bare)]
@@ -87,14 +93,18 @@ def main(argv=None) -> None:
         files = make_corpus(Path(tmp), args.count)
         lines = sum(p.read_text(encoding="utf-8").count("\n") for p in files)
         print(f"corpus    {len(files)} files, {lines} lines")
-        ours = wall([*check, tmp], args.runs)
-        print(f"corpus    trainlint               {ms(ours)}")
+        cmds = {"trainlint": [*check, tmp]}
+        if flake8 is not None:
+            cmds["flake8"] = [*flake8, "--isolated", "--exit-zero", tmp]
+        corpus = measure(cmds, args.runs)
+        print(f"corpus    trainlint               {ms(corpus['trainlint'])}")
         if flake8 is None:
             print("corpus    flake8 not installed: pip install -e '.[bench]'")
             return
-        theirs = wall([*flake8, "--isolated", "--exit-zero", tmp], args.runs)
+        ours, theirs = corpus["trainlint"], corpus["flake8"]
         print(f"corpus    flake8                  {ms(theirs)}")
         print(f"corpus    ratio trainlint/flake8  {ours[0] / theirs[0]:8.2f} wall {ours[1] / theirs[1]:8.2f} cpu  (goal <= 1.0)")
+    print(f"machine   load average {os.getloadavg()[0]:.2f} at end")
 
 
 if __name__ == "__main__":

@@ -392,6 +392,18 @@ class Walker:
         elif isinstance(target, ast.Starred):
             self.bind(target.value, value, None, scope)
 
+    def flat_targets(self, targets: list[ast.expr]) -> list[ast.expr]:
+        """``a, (b, *c) = ...`` -> [a, b, c]."""
+        out: list[ast.expr] = []
+        for t in targets:
+            if isinstance(t, (ast.Tuple, ast.List)):
+                out += self.flat_targets(t.elts)
+            elif isinstance(t, ast.Starred):
+                out += self.flat_targets([t.value])
+            else:
+                out.append(t)
+        return out
+
     def note_entry_guards(self, owner: Obj, keys: list[str]) -> None:
         """Entries added under ``if`` tests the dict's creation was not under hold only then."""
         created = owner.entry_guards.get("", ())
@@ -561,7 +573,7 @@ class Walker:
             kwargs[kw.arg] = kw.value
             kw_objs[kw.arg] = obj
 
-        target_names = tuple(t for t in (self.dotted(x) for x in (targets or [])) if t)
+        target_names = tuple(t for t in (self.dotted(x) for x in self.flat_targets(targets or [])) if t)
         event = Event(
             node=call, qualname=qualname, method=method, receiver=receiver, result=None,
             loops=tuple(self.loops), no_grad=self.no_grad > 0, function=self.current_function(),

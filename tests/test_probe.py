@@ -76,6 +76,7 @@ def test_probe_records_what_the_loaders_really_yield(fixture_traces):
 
 def test_probe_records_epochs_roles_graph_and_modes(fixture_traces):
     trace = fixture_traces[FIXTURES / "probe" / "eval_train_mode_good.py"]
+    assert trace.run["tracer_errors"] == []
     assert [ld["role"] for ld in trace.loaders] == ["train", "eval"]
     assert len(trace.epochs) == 5
     assert all(e["train_loss"] > 0 and e["val_loss"] > 0 and 0 <= e["val_acc"] <= 1 for e in trace.epochs)
@@ -191,3 +192,13 @@ def test_cli_probe_saves_a_trace_that_judges_the_same_without_rerunning(tmp_path
     keys = lambda proc: [(f["location"]["line"], f["code"]) for f in json.loads(proc.stdout)["findings"]]  # noqa: E731
     assert keys(probed) == keys(again) == [(18, "TL301"), (33, "TL304")]
     assert Trace.load(str(out)).run["status"] == "ok"
+
+
+def test_unusual_dataset_is_recorded_from_its_batches_without_disturbing_the_run():
+    trace = probe(SCRIPTS / "odd_dataset.py")
+    assert trace.status == "ok" and trace.run["output_tail"].endswith("finished")
+    (loader,) = trace.loaders
+    assert loader["dataset"]["label_source"] == "observed"  # `targets` raised; labels came from the batches
+    assert loader["dataset"]["class_counts"] == {"0": 32, "1": 32}  # the first pass
+    assert loader["sampled_counts"] == {"0": 64, "1": 64}
+    assert len(trace.epochs) == 2

@@ -65,7 +65,9 @@ def install(tracer) -> Patcher:
 
     def make_iter(original):
         def __iter__(self):
-            return tracer.iterate(self, original(self))
+            inner = original(self)
+            traced = tracer.iterate(self, inner)
+            return inner if traced is None else traced
 
         return __iter__
 

@@ -20,7 +20,8 @@ imports torch, so a recorded trace can be judged anywhere. A trace file is one J
     ``exception`` (``None`` or ``{"type", "message", "traceback"}``), ``frame`` (the user's
     frame where the run ended abnormally: ``{"path", "line", "function"}`` or None),
     ``output_tail`` (last lines the script printed, str), ``mode`` (``"probe"`` for a child
-    process run, ``"api"`` for ``trainlint.audit`` / ``trainlint.trace``).
+    process run, ``"api"`` for ``trainlint.audit`` / ``trainlint.trace``), ``tracer_errors``
+    (internal errors of the tracer's callbacks, which never reach the script; normally empty).
 
 ``loaders``  one dict per DataLoader that was iterated:
     ``id`` (int, unique in the trace), ``name`` (the user's variable name or None), ``frame``

@@ -13,6 +13,7 @@ to the epoch before it.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -26,7 +27,7 @@ from torch import nn
 
 from trainlint.probe import overlap as overlap_mod
 from trainlint.probe import patches
-from trainlint.probe.frames import PathDisplay, user_frame
+from trainlint.probe.frames import PathDisplay, is_user_file, user_frame
 from trainlint.probe.trace import Budgets, Trace, downsample
 
 # Schedulers meant to step once per optimizer step; every other LRScheduler steps per epoch.
@@ -39,10 +40,27 @@ _SMALL_BN_BATCH = 8
 _MAX_CLASSES = 1000
 _MAX_LAYERS = 200
 _MAX_WARNINGS = 50
+_MAX_ERRORS = 10
 _PROGRESS_EVERY_S = 0.25
 _FLUSH_EVERY_S = 2.0
 _DROPOUT = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
 _BATCHNORM = (nn.modules.batchnorm._BatchNorm,)
+
+
+def _never_raises(method):
+    """Tracer callbacks run inside the user's program: a bug in one is recorded in the trace
+    (``run.tracer_errors``) and must never change what the program does."""
+
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            if len(self.errors) < _MAX_ERRORS:
+                self.errors.append(f"{method.__name__}: {type(exc).__name__}: {exc}")
+            return None
+
+    return guarded
 
 
 class BudgetStop(BaseException):
@@ -84,7 +102,8 @@ class _LoaderRec:
     batches: int = 0
     min_batch: int | None = None
     max_batch: int | None = None
-    sampled: Any = None  # int64 tensor of label counts
+    sampled: Any = None  # int64 tensor of label counts, all passes
+    first_pass: Any = None  # label counts of the first pass
     observed_hashes: list = field(default_factory=list)
     feature_shape: list | None = None
     hash_batches: bool | None = None  # inputs not reachable as one tensor: hash observed batches
@@ -172,6 +191,7 @@ class Tracer:
         self.nonfinite: list[dict] = []
         self.batchnorm: dict[int, dict] = {}
         self.warnings: list[dict] = []
+        self.errors: list[str] = []
         self._stack: list[_Iteration] = []
         self._objects: dict[int, Any] = {}  # keep traced objects alive so ids stay unique
         self._handles: list = []
@@ -211,17 +231,21 @@ class Tracer:
     def _frame(self) -> dict | None:
         return user_frame(self.display, sys._getframe(1))
 
+    @_never_raises
     def on_loader_created(self, loader) -> None:
         if id(loader) not in self.loaders:
             self._keep(loader)
             self.loaders[id(loader)] = _LoaderRec(id=len(self.loaders), loader=loader, frame=self._frame())
 
+    @_never_raises
     def on_optimizer_created(self, opt) -> None:
         self._optimizer_rec(opt, self._frame())
 
+    @_never_raises
     def on_loss_created(self, module) -> None:
         self._loss_rec(module, type(module).__name__, False, self._frame())
 
+    @_never_raises
     def on_scheduler_created(self, sched) -> None:
         if id(sched) in self.schedulers:
             return
@@ -292,6 +316,7 @@ class Tracer:
 
     # -- data loading ------------------------------------------------------------------------
 
+    @_never_raises
     def iterate(self, loader, inner):
         rec = self.loaders.get(id(loader))
         if rec is None:
@@ -312,6 +337,7 @@ class Tracer:
         self._stack.append(iteration)
         return _Iter(self, iteration, inner)
 
+    @_never_raises
     def on_batch(self, it: _Iteration, batch) -> None:
         it.batches += 1
         rec = it.loader
@@ -332,7 +358,7 @@ class Tracer:
                 it.input_sums.append(inputs.detach().sum(dtype=wide))
             if rec.hash_batches is None:
                 rec.hash_batches = not _has_features(rec.loader.dataset)
-            if rec.iterations == 1 and rec.hash_batches and inputs.device.type == "cpu":
+            if rec.iterations == 1 and rec.hash_batches and inputs.device.type == "cpu" and inputs.dtype != torch.bfloat16:
                 it.hashes.append(overlap_mod.row_hashes(inputs.detach().numpy()))
         now = time.monotonic()
         if self._progress and now - self._last_progress >= _PROGRESS_EVERY_S:
@@ -342,6 +368,7 @@ class Tracer:
             self._last_flush = now
             self._flush(self.snapshot(partial=True))
 
+    @_never_raises
     def end_iteration(self, it: _Iteration) -> None:
         if it.finished:
             return
@@ -356,6 +383,8 @@ class Tracer:
             counts = _bincount(torch.cat([t.to("cpu") for t in it.labels]))
             if counts is not None:
                 rec.sampled = counts if rec.sampled is None else _add_counts(rec.sampled, counts)
+                if rec.first_pass is None:
+                    rec.first_pass = counts
         if it.hashes:
             rec.observed_hashes.extend(it.hashes)
         sums = torch.stack([v.float().to("cpu") for v in it.input_sums]).tolist() if it.input_sums else []
@@ -444,6 +473,7 @@ class Tracer:
             self._kind_cache[cls] = kind
         return kind
 
+    @_never_raises
     def _forward_pre(self, module, args):
         if self._paused:
             return None
@@ -457,6 +487,7 @@ class Tracer:
         self._depth += 1
         return None
 
+    @_never_raises
     def _forward_post(self, module, args, output):
         if self._paused:
             return None
@@ -524,6 +555,7 @@ class Tracer:
 
     # -- losses ---------------------------------------------------------------------------------
 
+    @_never_raises
     def on_functional_loss(self, name, args, kwargs, out) -> None:
         if self._paused or self._in_loss or len(args) < 2:
             return
@@ -577,6 +609,7 @@ class Tracer:
 
     # -- optimizers and schedulers --------------------------------------------------------------
 
+    @_never_raises
     def _step_pre(self, opt, args, kwargs):
         if self._paused:
             return None
@@ -587,6 +620,7 @@ class Tracer:
             self._optimizer_rec(opt, None)["_pending_norms"].append(norm)
         return None
 
+    @_never_raises
     def _step_post(self, opt, args, kwargs):
         if self._paused:
             return None
@@ -602,6 +636,7 @@ class Tracer:
         rec["_lr"].append(float(lr) if isinstance(lr, (int, float)) else float(torch.as_tensor(lr)))
         return None
 
+    @_never_raises
     def on_scheduler_step(self, sched) -> None:
         rec = self.schedulers.get(id(sched))
         if rec is None or self._paused:
@@ -627,11 +662,15 @@ class Tracer:
     # -- warnings -------------------------------------------------------------------------------
 
     def _on_warning(self, message, category, filename, lineno, file=None, line=None):
+        self._record_warning(message, category, filename)
+        return self._showwarning(message, category, filename, lineno, file, line)
+
+    @_never_raises
+    def _record_warning(self, message, category, filename) -> None:
         if "torch" in filename and len(self.warnings) < _MAX_WARNINGS:
             self.warnings.append(
                 {"category": category.__name__, "message": str(message), "frame": user_frame(self.display, sys._getframe(1))}
             )
-        return self._showwarning(message, category, filename, lineno, file, line)
 
     # -- the trace ------------------------------------------------------------------------------
 
@@ -651,14 +690,23 @@ class Tracer:
                 epochs=[_public(ep) for ep in self.epochs],
                 eval_predictions=_counts_dict(self.eval_predictions),
                 models=[self._model_dict(rec, partial) for rec in self.models.values()],
-                overlap=None if partial else self._overlap(),
+                overlap=None if partial else self._safely("overlap", self._overlap, None),
                 nonfinite=list(self.nonfinite),
-                unoptimized_params=[] if partial else self._unoptimized(),
+                unoptimized_params=[] if partial else self._safely("unoptimized", self._unoptimized, []),
                 batchnorm=[self._bn_dict(rec) for rec in self.batchnorm.values()],
                 warnings=list(self.warnings),
             )
         finally:
             self._paused -= 1
+
+    def _safely(self, what: str, compute, default):
+        """A part of the trace that may fail on an unusual object: the rest is still written."""
+        try:
+            return compute()
+        except Exception as exc:
+            if len(self.errors) < _MAX_ERRORS:
+                self.errors.append(f"{what}: {type(exc).__name__}: {exc}")
+            return default
 
     def _run_info(self, partial: bool, run: dict | None) -> dict:
         device = None
@@ -681,6 +729,7 @@ class Tracer:
             "exception": None,
             "frame": None,
             "mode": self.mode,
+            "tracer_errors": list(self.errors),
         }
         info.update(run or {})
         return info
@@ -688,11 +737,14 @@ class Tracer:
     def _loader_dict(self, rec: _LoaderRec) -> dict:
         loader = rec.loader
         if rec.dataset_info is None:
-            rec.dataset_info = _dataset_info(loader.dataset)
+            rec.dataset_info = self._safely(
+                "dataset", lambda: _dataset_info(loader.dataset),
+                {"type": type(loader.dataset).__name__, "length": None, "class_counts": None, "label_source": None},
+            )
         dataset = dict(rec.dataset_info)
-        if dataset["class_counts"] is None and rec.sampled is not None and dataset["length"] is not None:
-            # Seen only through batches: the classes of the first full pass stand for the dataset.
-            dataset["class_counts"] = _counts_dict(rec.sampled)
+        if dataset["class_counts"] is None and rec.first_pass is not None:
+            # Seen only through batches: the classes of the first pass stand for the dataset.
+            dataset["class_counts"] = _counts_dict(rec.first_pass)
             dataset["label_source"] = "observed"
         dataset["feature_shape"] = rec.feature_shape
         sampler = getattr(loader, "sampler", None)
@@ -745,7 +797,7 @@ class Tracer:
 
     def _model_dict(self, rec: dict, partial: bool) -> dict:
         if rec["graph"] is None and not partial:
-            rec["graph"] = _graph(rec["_obj"], self._shapes)
+            rec["graph"] = self._safely("graph", lambda: _graph(rec["_obj"], self._shapes), None)
         return _public(rec)
 
     def _bn_dict(self, rec: dict) -> dict:
@@ -792,8 +844,6 @@ def _public(rec: dict) -> dict:
 
 def _name_of(obj, frame) -> str | None:
     """The user's variable name for ``obj``: locals, then globals, of the user frames up the stack."""
-    from trainlint.probe.frames import is_user_file
-
     while frame is not None:
         if is_user_file(frame.f_code.co_filename):
             for scope in (frame.f_locals, frame.f_globals):
@@ -905,14 +955,13 @@ def _labels_of(dataset):
             return (_as_labels(labels), "tensors") if _as_labels(labels) is not None else (None, None)
         return None, None
     for attr in ("targets", "labels"):
-        value = getattr(dataset, attr, None)
-        if value is not None:
-            try:
-                labels = _as_labels(torch.as_tensor(value))
-            except (TypeError, ValueError, RuntimeError):
-                labels = None
-            if labels is not None:
-                return labels, attr
+        try:
+            value = getattr(dataset, attr, None)
+            labels = _as_labels(torch.as_tensor(value)) if value is not None else None
+        except Exception:  # a lazy or broken attribute: fall back to the observed batches
+            labels = None
+        if labels is not None:
+            return labels, attr
     return None, None
 
 

@@ -323,3 +323,11 @@ def test_summary_counts_each_severity(project):
     proc = run("check", "a_broken.py", "b_broken.py", cwd=project)
     assert proc.stdout.splitlines()[-1] == "Found 2 findings (2 info)."
     assert proc.returncode == 1  # info findings count: the user silences a rule in the config
+
+
+def test_a_folder_without_sources_warns_and_passes(tmp_path):
+    (tmp_path / "notes.txt").write_text("nothing to lint\n")
+    proc = run("check", "--isolated", ".", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert proc.stderr == "trainlint: warning: no .py or .ipynb files found in .\n"
+    assert proc.stdout == "All checks passed!\n"

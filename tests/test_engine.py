@@ -368,3 +368,7 @@ def test_static_rules_are_skipped_with_reason_when_only_a_trace_is_judged(script
     report = judge_trace(Trace(script=script), Config(select=["TL801", "TL805"]), rules=TEST_RULES)
     assert [(s.code, s.reason) for s in report.skipped] == [("TL801", NEEDS_SOURCE)]
     assert [f.code for f in report.findings] == ["TL805"]
+
+
+def test_a_single_path_string_means_that_file(script):
+    assert check(script, Config(), rules=TEST_RULES).files == ["train.py"]

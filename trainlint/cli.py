@@ -138,6 +138,8 @@ def _check(paths: list[str], after_dashdash: list[str], opts) -> int:
     report = engine.check(paths, config, trace)
     for missing in report.run.get("missing_paths", []):
         _error(f"path does not exist: {missing}")
+    if not report.files and trace is None and not report.run.get("missing_paths") and not opts["quiet"]:
+        _warning(f"no .py or .ipynb files found in {', '.join(paths)}")
     _emit(report, opts)
     for crash in report.crashes:
         where = f" on {crash.path}" if crash.path else ""

@@ -144,6 +144,8 @@ def check(
     """Check the files under ``paths`` statically, and judge ``trace`` (a probe Trace) when
     given. Paths that do not exist are listed in ``report.run["missing_paths"]``. ``jobs``
     caps the worker processes for many files (default: one per CPU; 1 checks in-process)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]  # check("train.py") from a notebook means the one file
     config = config or Config()
     plan = _plan(rules, config)
     found = find_files(paths, exclude=config.exclude, extend_exclude=config.extend_exclude, root=config.root)

@@ -91,6 +91,7 @@ def test_unreadable_trace_file_is_one_error_line(bad_tree):
         (["check", "--max-batches", "0"], "Invalid value for '--max-batches'"),
         (["check", "--max-epochs", "3", "syntax.py"], "--max-epochs needs --probe"),
         (["check", "--probe", "syntax.py", "empty.py"], "--probe takes exactly one script file"),
+        (["check", "--probe", "gone.py"], "trainlint: error: path does not exist: gone.py"),
         (["check", "--probe", "--trace", "t.json", "syntax.py"], "--probe and --trace cannot be combined"),
         (["rule", "TL000"], "unknown rule `TL000`"),
         (["frobnicate"], "No such command 'frobnicate'"),

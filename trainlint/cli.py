@@ -163,13 +163,13 @@ def _load_trace(path: str):
 
 
 def _probe(paths: list[str], script_args: list[str], config, opts):
-    if len(paths) != 1 or not os.path.isfile(paths[0]):
+    if len(paths) != 1 or os.path.isdir(paths[0]):
         raise Failure("--probe takes exactly one script file (its arguments go after --)")
-    try:
-        from trainlint.probe import Budgets
-        from trainlint.probe.runner import ProbeError, run_probe
-    except ImportError as exc:  # pragma: no cover - the probe package ships with trainlint
-        raise Failure(f"the probe is unavailable: {exc}") from None
+    if not os.path.exists(paths[0]):
+        raise Failure(f"path does not exist: {paths[0]}")
+    from trainlint.probe import Budgets
+    from trainlint.probe.runner import ProbeError, run_probe
+
     limits = {"max_batches": config.max_batches, "max_epochs": config.max_epochs, "timeout_s": config.timeout}
     budgets = Budgets(**{k: v for k, v in limits.items() if v is not None})
     try:

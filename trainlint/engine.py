@@ -16,7 +16,7 @@ import sys
 from typing import Any, Iterable
 
 from trainlint.config import Config, ConfigError
-from trainlint.files import find_files
+from trainlint.files import find_files, relative_posix
 from trainlint.model import Finding, FixRef, Report, RuleCrash, SkippedRule
 from trainlint.rule import Rule, StaticContext, TraceContext, discover
 
@@ -45,7 +45,6 @@ class RulePlan:
 
     def __init__(self, rules: list[type[Rule]], config: Config):
         self.config = config
-        self.all_rules = rules
         self._by_code = {r.code: r for r in rules}
         self._by_name = {r.name: r for r in rules}
         select = config.select if config.select is not None else ["ALL"]
@@ -58,6 +57,11 @@ class RulePlan:
         for glob, selectors in config.per_file_ignores.items():
             for selector in selectors:
                 self._check_selector(selector, f"per-file-ignores.{glob}")
+        for key in config.options:
+            rule = self._by_code.get(key.upper()) or self._by_name.get(key)
+            if rule is None:
+                raise ConfigError(f"unknown rule `{key}` in options")
+            self._options_for(rule)  # a misspelt option of an unselected rule is still a typo
         self.rules = [r for r in rules if _wins(r.code, enabled, disabled)]
         self.options = {r.code: self._options_for(r) for r in self.rules}
 
@@ -76,19 +80,12 @@ class RulePlan:
                 merged[option] = value
         return merged
 
-    def validate_options(self) -> None:
-        for key in self.config.options:
-            rule = self._by_code.get(key.upper()) or self._by_name.get(key)
-            if rule is None:
-                raise ConfigError(f"unknown rule `{key}` in options")
-            self._options_for(rule)
-
     def severity_for(self, code: str):
         best = _most_specific(code, self.config.severity)
         return self.config.severity[best] if best is not None else None
 
     def ignored_in_file(self, code: str, path: str) -> bool:
-        rel = _relative(path, self.config.root)
+        rel = relative_posix(path, self.config.root)
         name = os.path.basename(path)
         for glob, selectors in self.config.per_file_ignores.items():
             if fnmatch.fnmatchcase(rel, glob) or fnmatch.fnmatchcase(name, glob):
@@ -119,11 +116,6 @@ def _wins(code: str, enabled: list[str], disabled: list[str]) -> bool:
         return False
     off = _most_specific(code, disabled)
     return off is None or _specificity(on) > _specificity(off)
-
-
-def _relative(path: str, root: str) -> str:
-    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
-    return rel.replace(os.sep, "/")
 
 
 # -- running ---------------------------------------------------------------------------------
@@ -167,9 +159,7 @@ def judge_trace(trace, config: Config | None = None, facts=None, *, rules: list[
 
 
 def _plan(rules, config: Config) -> RulePlan:
-    plan = RulePlan(rules if rules is not None else discover(), config)
-    plan.validate_options()
-    return plan
+    return RulePlan(rules if rules is not None else discover(), config)
 
 
 def _instances(plan: RulePlan) -> dict[str, Rule]:

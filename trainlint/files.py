@@ -104,6 +104,11 @@ def _walk_dir(folder: str, excluder: _Excluder, ignores: list[_GitIgnore]):
             yield path
 
 
+def relative_posix(path: str, root: str) -> str:
+    """``path`` relative to ``root`` with forward slashes, as globs are written."""
+    return os.path.relpath(os.path.abspath(path), os.path.abspath(root)).replace(os.sep, "/")
+
+
 class _Excluder:
     def __init__(self, patterns: list[str], root: str):
         self.patterns = [p.rstrip("/") for p in patterns]
@@ -112,7 +117,7 @@ class _Excluder:
     def excludes(self, path: str, name: str) -> bool:
         if not self.patterns:
             return False
-        rel = os.path.relpath(os.path.abspath(path), self.root).replace(os.sep, "/")
+        rel = relative_posix(path, self.root)
         return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(rel, p) for p in self.patterns)
 
 
@@ -149,7 +154,7 @@ class _GitIgnore:
 
     def verdict(self, abspath: str, is_dir: bool) -> bool | None:
         """True when ignored, False when re-included by a negation, None when no pattern matches."""
-        rel = os.path.relpath(abspath, self.base).replace(os.sep, "/")
+        rel = relative_posix(abspath, self.base)
         if rel.startswith("../"):
             return None
         result = None

@@ -203,8 +203,11 @@ def _check_facts(plan: RulePlan, instances: dict[str, Rule], facts, crashes: lis
             if "static" in rule.evidence():
                 ctx = StaticContext(rule=rule, options=plan.options[code], facts=facts)
                 found += _run(crashes, rule, facts.path, lambda: rule.check_static(ctx))
-    silenced = [f for f in found if suppressions.suppresses(f)]
-    return _FileResult(facts.path, [f for f in found if f not in silenced], silenced, crashes)
+    kept: list[Finding] = []
+    silenced: list[Finding] = []
+    for finding in found:
+        (silenced if suppressions.suppresses(finding) else kept).append(finding)
+    return _FileResult(facts.path, kept, silenced, crashes)
 
 
 def _check_path(plan: RulePlan, instances: dict[str, Rule], path: str) -> _FileResult:

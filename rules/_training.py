@@ -285,6 +285,8 @@ def modes_before(facts: FileFacts, model: Obj) -> list[str]:
         change = mode_set(e, model)
         if change is not None:
             state = change
+        elif e.result is model:
+            state = TRAIN  # created here, inside a function run from elsewhere (fire.Fire(main))
     return out
 
 

@@ -359,3 +359,21 @@ def test_zero_grad_between_backward_and_step_is_reported_at_the_zero_grad():
     other_model = loop_body("loss = nn.functional.cross_entropy(model(x), y)", "optimizer.zero_grad()",
                             "loss.backward()", "critic.zero_grad()", "optimizer.step()")
     assert findings("TL503", other_model) == []
+
+
+def test_model_created_in_a_main_run_by_a_cli_library_starts_in_training_mode():
+    src = """
+import fire
+import torch
+from torch.utils.data import DataLoader
+
+def main(epochs=10):
+    val_loader = DataLoader(val_set, batch_size=256)
+    model = torch.nn.Sequential(torch.nn.Linear(10, 32), torch.nn.Dropout(0.5), torch.nn.Linear(32, 2))
+    with torch.no_grad():
+        for x, y in val_loader:
+            print(model(x).argmax(1))
+
+fire.Fire(main)
+"""
+    assert lines("TL501", src) == [11]

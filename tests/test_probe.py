@@ -91,6 +91,8 @@ def test_probe_records_epochs_roles_graph_and_modes(fixture_traces):
     sched = trace.schedulers[0]
     assert (sched["type"], sched["steps_per_epoch"]) == ("StepLR", [0, 0, 0, 0, 0])  # stepped after each epoch
     assert sorted(set((opt["lr"]["y"]))) == [0.00025, 0.0005, 0.001]
+    assert trace.loss_curve["train"]["n"] == sum(e["train_batches"] for e in trace.epochs)
+    assert trace.loss_curve["eval"]["n"] == sum(e["val_batches"] for e in trace.epochs)
 
 
 def judge(trace):
@@ -202,3 +204,13 @@ def test_unusual_dataset_is_recorded_from_its_batches_without_disturbing_the_run
     assert loader["dataset"]["class_counts"] == {"0": 32, "1": 32}  # the first pass
     assert loader["sampled_counts"] == {"0": 64, "1": 64}
     assert len(trace.epochs) == 2
+
+
+def test_script_importing_torchvision_is_judged_whether_or_not_it_is_installed():
+    trace = probe(SCRIPTS / "uses_torchvision.py")
+    if trace.status == "ok":
+        assert "torchvision" in trace.run["output_tail"]
+        return
+    assert trace.status == "exception" and trace.run["exception"]["type"] == "ModuleNotFoundError"
+    (finding,) = [f for f in judge(trace) if f.code == "TL902"]
+    assert finding.message == "the script raised ModuleNotFoundError: No module named 'torchvision' at line 4 in <module>"

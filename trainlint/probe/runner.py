@@ -122,7 +122,10 @@ def _show_progress(fd: int, quiet: bool, budgets: Budgets) -> None:
             if len(parts) != 3:
                 continue
             epoch, step, elapsed = parts
-            of = f"/{budgets.max_epochs}" if budgets.max_epochs else ""
+            of = ""
+            if budgets.max_epochs:
+                # After the last epoch the script may still evaluate: that is still the last one.
+                epoch, of = str(min(int(epoch), budgets.max_epochs)), f"/{budgets.max_epochs}"
             sys.stderr.write(f"\r\033[Ktrainlint probe: epoch {epoch}{of}, step {step}, {float(elapsed):.1f}s")
             sys.stderr.flush()
 

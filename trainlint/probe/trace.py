@@ -62,6 +62,9 @@ imports torch, so a recorded trace can be judged anywhere. A trace file is one J
     (learning rate of the first optimizer's group 0 at the end of the epoch), ``loss_min``,
     ``loss_max`` (extremes of the train loss within the epoch).
 
+``loss_curve``  ``{"train": curve, "eval": curve}``: the loss of every batch (x = batch number
+    within the phase, over the whole run), or None when no loss was seen.
+
 ``eval_predictions``  {label: count} of argmax predictions in evaluation batches, or None.
 
 ``models``  ``id``, ``name``, ``type``, ``frame``, ``params`` (count of parameters),
@@ -148,6 +151,7 @@ class Trace:
     losses: list[dict[str, Any]] = field(default_factory=list)
     epochs: list[dict[str, Any]] = field(default_factory=list)
     eval_predictions: dict[str, int] | None = None
+    loss_curve: dict[str, Any] | None = None
     models: list[dict[str, Any]] = field(default_factory=list)
     overlap: dict[str, Any] | None = None
     nonfinite: list[dict[str, Any]] = field(default_factory=list)
@@ -197,6 +201,7 @@ class Trace:
         for name in _LIST_FIELDS:
             out[name] = getattr(self, name)
         out["eval_predictions"] = self.eval_predictions
+        out["loss_curve"] = self.loss_curve
         out["overlap"] = self.overlap
         return _json_safe(out)
 
@@ -217,6 +222,7 @@ class Trace:
                 raise TraceError(f"trace field {name!r} must be a list, got {type(value).__name__}")
             kwargs[name] = value
         kwargs["eval_predictions"] = data.get("eval_predictions")
+        kwargs["loss_curve"] = data.get("loss_curve")
         kwargs["overlap"] = data.get("overlap")
         return cls(**kwargs)
 

@@ -188,6 +188,7 @@ class Tracer:
         self.models: dict[int, dict] = {}
         self.epochs: list[dict] = []
         self.eval_predictions = None
+        self._phase_losses: dict[str, list[float]] = {"train": [], "eval": []}
         self.nonfinite: list[dict] = []
         self.batchnorm: dict[int, dict] = {}
         self.warnings: list[dict] = []
@@ -407,6 +408,8 @@ class Tracer:
         losses = torch.stack([t.float().to("cpu") for t in it.losses]).tolist() if it.losses else []
         correct = int(sum(torch.stack([c.to("cpu") for c in it.correct]).tolist())) if it.correct else 0
         mean_loss = _mean_finite(losses)
+        if phase:
+            self._phase_losses[phase].extend(losses)
         acc = correct / it.counted if it.counted else None
         if any(not math.isfinite(v) for v in losses):
             first_bad = next(i for i, v in enumerate(losses) if not math.isfinite(v))
@@ -689,6 +692,9 @@ class Tracer:
                 losses=[_public(rec) for rec in self.losses.values() if rec["calls"]],
                 epochs=[_public(ep) for ep in self.epochs],
                 eval_predictions=_counts_dict(self.eval_predictions),
+                loss_curve={ph: downsample(list(range(len(v))), v) for ph, v in self._phase_losses.items()}
+                if any(self._phase_losses.values())
+                else None,
                 models=[self._model_dict(rec, partial) for rec in self.models.values()],
                 overlap=None if partial else self._safely("overlap", self._overlap, None),
                 nonfinite=list(self.nonfinite),

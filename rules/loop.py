@@ -431,6 +431,18 @@ class MissingZeroGrad(Rule):
             )
 
 
+def _parameter_models(facts: FileFacts) -> list[Obj]:
+    """Models known only as a parameter of a function no call site reaches (``def
+    evaluate(model, loader)`` in a module of helpers). Their layers are unknown, but whether an
+    evaluation loop runs under no_grad does not depend on them."""
+    out: list[Obj] = []
+    for e in facts.events:
+        called = e.result.called if e.result is not None else None
+        if called is not None and called.kind == "model" and called.inferred and called not in out:
+            out.append(called)
+    return out
+
+
 def _uses_volatile(facts: FileFacts) -> bool:
     """Pre-0.4 code evaluates with ``Variable(x, volatile=True)`` instead of no_grad."""
     return any(isinstance(n, ast.keyword) and n.arg == "volatile" for n in all_nodes(facts))
@@ -488,7 +500,7 @@ class EvaluationWithoutNoGrad(Rule):
         if _uses_volatile(facts):
             return
         reported = set()
-        for model in trained_models(facts):
+        for model in trained_models(facts) + _parameter_models(facts):
             for e, batch in evaluation_forwards(facts, model):
                 if batch is None or e.no_grad or batch in reported or grad_mode_unknown(facts, e.node):
                     continue

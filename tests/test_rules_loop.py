@@ -377,3 +377,25 @@ def main(epochs=10):
 fire.Fire(main)
 """
     assert lines("TL501", src) == [11]
+
+
+def test_evaluation_helper_in_a_module_of_helpers_is_checked_for_no_grad():
+    src = """
+import torch
+
+def evaluate(model, val_loader):
+    model.eval()
+    total = 0
+    for x, y in val_loader:
+        total += (model(x).argmax(1) == y).sum().item()
+    return total
+
+def train_epoch(model, train_loader, optimizer):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+"""
+    assert lines("TL504", src) == [8]
+    assert findings("TL501", src) == [] and findings("TL502", src) == []

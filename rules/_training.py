@@ -48,6 +48,12 @@ def all_nodes(facts: FileFacts) -> Iterable[ast.AST]:
     return index_of(facts).parents.keys()
 
 
+def where(facts: FileFacts, at) -> str:
+    """"line 12", or "cell 3, line 4" in a notebook, for a node, event, loop or object."""
+    loc = facts.location_of(at)
+    return f"line {loc.line}" if loc.cell is None else f"cell {loc.cell}, line {loc.line}"
+
+
 def event_index(facts: FileFacts) -> dict[int, int]:
     """Position of each event (by id) in execution order."""
     return {id(e): i for i, e in enumerate(facts.events)}

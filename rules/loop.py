@@ -13,6 +13,7 @@ from trainlint.rules._training import (
     EVAL, RECURRENT, TRAIN, all_nodes, backward_events, event_index, evaluation_forwards,
     grad_mode_unknown, has_mode_layers, is_backward, loop_names, loop_span, mode_layers, mode_set, modes_before,
     opaque_kwargs, optimizer_steps, source, stepped_optimizer, train_loaders, trained_model, trained_models,
+    where,
 )
 from trainlint.static import MISSING, Event, FileFacts, Obj
 
@@ -233,8 +234,8 @@ class MissingTrainMode(Rule):
             yield ctx.finding(
                 setter.node,
                 f"`{source(setter.node.func)}()` leaves `{model.name}` in evaluation mode and nothing "
-                f"switches it back before `{opt.name}.step()` (line {step.line}) in the loop at "
-                f"line {loop.line}: {when} `{model.name}` trains with {train_consequence(model)}",
+                f"switches it back before `{opt.name}.step()` ({where(facts, step)}) in the loop at "
+                f"{where(facts, loop)}: {when} `{model.name}` trains with {train_consequence(model)}",
                 evidence={"model": model.name, "eval_line": setter.line, "step_line": step.line,
                           "loop_line": loop.line},
                 fixes=[FixRef("train-mode", {**loop_names(facts, step), "model": model.name})],
@@ -400,7 +401,7 @@ class MissingZeroGrad(Rule):
                 yield ctx.finding(
                     wiped.node,
                     f"`{source(wiped.node.func)}()` runs after `backward()` and before `{name}.step()` "
-                    f"(line {step.line}): it wipes the gradients just computed, so the step changes nothing",
+                    f"({where(facts, step)}): it wipes the gradients just computed, so the step changes nothing",
                     evidence={"optimizer": name, "zero_grad_line": wiped.line, "step_line": step.line},
                     fixes=[FixRef("zero-grad", {**loop_names(facts, step), "optimizer": name})],
                 )
@@ -411,11 +412,11 @@ class MissingZeroGrad(Rule):
             outer = next((z for z in zero_events if any(c in z.loops for c in enclosing)), None)
             name = opt.name if opt is not None else "optimizer"
             if outer is not None:
-                detail = (f"gradients are only cleared once per outer iteration (line {outer.line}), "
-                          f"so inside the loop at line {loop.line} every step adds up all gradients "
+                detail = (f"gradients are only cleared once per outer iteration ({where(facts, outer)}), "
+                          f"so inside the loop at {where(facts, loop)} every step adds up all gradients "
                           f"since then")
             else:
-                detail = (f"gradients are never cleared in the loop at line {loop.line}, so every "
+                detail = (f"gradients are never cleared in the loop at {where(facts, loop)}, so every "
                           f"step adds up all gradients computed so far")
             reported.add(id(step.node))
             model = trained_model(facts, opt) if opt is not None else None
@@ -603,7 +604,7 @@ class UnshuffledTrainLoader(Rule):
             loop = next(c for c in facts.loops if c.iterates is loader and c.kind == "batch")
             yield ctx.finding(
                 loader.node,
-                f"`{loader.name}` feeds the training loop at line {loop.line} but is created {how} "
+                f"`{loader.name}` feeds the training loop at {where(facts, loop)} but is created {how} "
                 f"or a sampler: every epoch presents the same batches in the same order",
                 evidence={"loader": loader.name, "loop_line": loop.line,
                           "shuffle": None if shuffle is MISSING else shuffle},

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from trainlint.model import FixRef, Severity
 from trainlint.rule import Rule
 from trainlint.rules import _trace_checks
+from trainlint.rules._training import where
 from trainlint.static import Event, FileFacts, Obj
 
 
@@ -165,7 +166,7 @@ def squash_findings(ctx, squash: Squash, consequence, technique: str):
             params["model"] = model.name
         yield ctx.finding(
             ending.node,
-            f"{subject} and its output goes into {call.shown} at line {e.line}, {consequence(call.kind)}",
+            f"{subject} and its output goes into {call.shown} at {where(facts, e)}, {consequence(call.kind)}",
             evidence={"activation": ending.what, "loss": call.kind, "loss_line": e.line,
                       "model": model.name if model is not None else None},
             fixes=[FixRef(technique, params)],

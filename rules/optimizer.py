@@ -8,8 +8,8 @@ import ast
 from trainlint.model import FixRef, Severity
 from trainlint.rule import Rule
 from trainlint.rules._training import (
-    all_nodes,
-    RECURRENT, created, loop_names, lr_value, opaque_kwargs, optimizer_steps, stepped_optimizer, trained_model,
+    RECURRENT, all_nodes, created, loop_names, lr_value, opaque_kwargs, optimizer_steps, stepped_optimizer,
+    trained_model, where,
 )
 from trainlint.static import MISSING
 
@@ -235,10 +235,10 @@ class RnnWithoutGradientClipping(Rule):
             if not recurrent or clips_gradients(facts):
                 continue
             layer = recurrent[0]
-            where = f"`{layer.name}`, line {layer.node.lineno}" if layer.node is not None else layer.name
+            defined = f"`{layer.name}`, {where(facts, layer.node)}" if layer.node is not None else layer.name
             yield ctx.finding(
                 step.node,
-                f"`{model.name}` contains nn.{layer.type_name} ({where}) and `{opt.name}.step()` runs "
+                f"`{model.name}` contains nn.{layer.type_name} ({defined}) and `{opt.name}.step()` runs "
                 f"without gradient clipping: one exploding gradient can throw the weights far off",
                 evidence={"model": model.name, "layer": layer.type_name, "optimizer": opt.name},
                 fixes=[FixRef("gradient-clipping", {**loop_names(facts, step), "model": model.name})],

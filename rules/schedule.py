@@ -12,7 +12,7 @@ from trainlint.rules import _trace_checks
 from trainlint.rules._source_index import dotted, index_of
 from trainlint.rules._training import (
     all_nodes, backward_events, counts_epochs, created, epoch_loop, epochs_of, event_index, first_step,
-    loop_names, lr_text, lr_value, optimizer_steps, scheduler_optimizer, source, stepped_optimizer,
+    loop_names, lr_text, lr_value, optimizer_steps, scheduler_optimizer, source, stepped_optimizer, where,
 )
 from trainlint.static import MISSING, FileFacts, Obj
 
@@ -369,8 +369,8 @@ class SchedulerBeforeOptimizer(Rule):
                         opt_name = opt_obj.name if opt_obj is not None else "optimizer"
                         yield ctx.finding(
                             e.node,
-                            f"`{source(e.node.func)}()` runs before `{opt_name}.step()` (line "
-                            f"{first.line}) in each iteration of the loop at line {loop.line}: "
+                            f"`{source(e.node.func)}()` runs before `{opt_name}.step()` ({where(facts, first)}) "
+                            f"in each iteration of the loop at {where(facts, loop)}: "
                             f"the optimizer must step first, otherwise the schedule's first "
                             f"learning rate is skipped",
                             evidence={"scheduler": sched.name, "scheduler_step_line": e.line,
@@ -495,7 +495,7 @@ class EpochSchedulerSteppedPerBatch(Rule):
                 yield ctx.finding(
                     e.node,
                     f"`{sched.name}` ({sched.type_name}) is sized in epochs but `{sched.name}.step()` "
-                    f"runs after every batch of the loop at line {batch.line}: {consequence}",
+                    f"runs after every batch of the loop at {where(facts, batch)}: {consequence}",
                     evidence={"scheduler": sched.name, "type": sched.type_name, "batch_loop_line": batch.line,
                               "epochs": epochs},
                     fixes=fixes,
@@ -596,7 +596,7 @@ class BatchSchedulerSteppedPerEpoch(Rule):
                     e.node,
                     f"`{sched.name}` ({sched.type_name}) is laid out over optimizer steps but "
                     f"`{sched.name}.step()` runs once per epoch, outside the batch loop where "
-                    f"`{opt_name}.step()` runs (line {batch_steps[0].line}): the schedule "
+                    f"`{opt_name}.step()` runs ({where(facts, batch_steps[0])}): the schedule "
                     f"hardly advances and the learning rate stays near its starting value",
                     evidence={"scheduler": sched.name, "type": sched.type_name,
                               "optimizer_step_line": batch_steps[0].line, "epochs": epochs},

@@ -399,3 +399,18 @@ def train_epoch(model, train_loader, optimizer):
 """
     assert lines("TL504", src) == [8]
     assert findings("TL501", src) == [] and findings("TL502", src) == []
+
+
+def test_lines_in_messages_are_cell_lines_in_notebooks():
+    from pathlib import Path
+
+    from static_findings import RULES
+    from trainlint.rule import StaticContext
+    from trainlint.static import analyze_path
+
+    notebook = Path(__file__).resolve().parents[1] / "fixtures" / "static" / "style_notebook_unshuffled.ipynb"
+    rule = RULES["TL505"]
+    facts = analyze_path(str(notebook))
+    (finding,) = rule().check_static(StaticContext(rule=rule(), options={}, facts=facts))
+    assert (finding.location.cell, finding.location.line) == (3, 6)
+    assert "feeds the training loop at cell 5, line 4" in finding.message

@@ -72,8 +72,12 @@ class Obj:
     values: dict[str | int, Any] = field(default_factory=dict)
     # Argument objects, by keyword and by position.
     arg_objs: dict[str | int, Obj] = field(default_factory=dict)
-    # Attributes set on the object (self.fc1 = nn.Linear(...) inside __init__).
+    # Attributes set on the object (self.fc1 = nn.Linear(...) inside __init__); for dicts, the
+    # objects of their entries (loaders["train"]).
     attrs: dict[str, Obj] = field(default_factory=dict)
+    # For tuples and lists: the object of each element (None where nothing is followed), so
+    # ``train_loader, val_loader = make_loaders()`` binds each name to its loader.
+    items: list[Obj | None] = field(default_factory=list)
     class_info: ClassInfo | None = None
     # For dicts: their literal entries (key -> expression), updates included, and for entries
     # added under an ``if`` the dict was not created under, those tests.
@@ -176,7 +180,8 @@ class Obj:
 
 @dataclass(eq=False)
 class LoopCtx:
-    node: ast.For | ast.While | ast.AsyncFor
+    # ast.For / ast.While, or a comprehension that iterates a loader.
+    node: ast.AST
     kind: str = "other"  # batch | epoch | other
     iterates: Obj | None = None
     count: int | None = None
@@ -202,6 +207,9 @@ class Event:
     targets: tuple[str, ...] = ()
     # Enclosing ``if`` tests inside the current function (gradient accumulation, epoch checks).
     guards: tuple[ast.expr, ...] = ()
+    # The ``if`` tests around the call sites through which an inlined function was reached
+    # (``if epoch % 5 == 0: evaluate(model)``), outermost first.
+    outer_guards: tuple[ast.expr, ...] = ()
     # Call nodes through which this event was reached (inlined functions), outermost first.
     via: tuple[ast.Call, ...] = ()
     args: list[Obj | None] = field(default_factory=list)

@@ -87,6 +87,8 @@ class Walker:
         self.no_grad = 0
         self.functions_stack: list[str] = []
         self.guards: list[ast.expr] = []
+        # The guards of each caller frame of an inlined function, outermost first.
+        self.outer_guards: list[tuple[ast.expr, ...]] = []
         self.via: list[ast.Call] = []
         self.walked_functions: set[int] = set()
         self.return_values: list[list[Obj]] = []
@@ -364,12 +366,14 @@ class Walker:
         elif isinstance(target, (ast.Tuple, ast.List)):
             elts = target.elts
             src_elts = value_node.elts if isinstance(value_node, (ast.Tuple, ast.List)) and len(value_node.elts) == len(elts) else None
+            starred = any(isinstance(e, ast.Starred) for e in elts)
+            items = value.items if value is not None and not starred and len(value.items) == len(elts) else None
             for i, elt in enumerate(elts):
                 if isinstance(elt, ast.Starred):
                     elt = elt.value
-                if src_elts is not None:
-                    part_value = self.eval(src_elts[i], scope, record=False)
-                    self.bind(elt, part_value, src_elts[i], scope)
+                if items is not None:
+                    # a, b = x, y  /  train_loader, val_loader = make_loaders()
+                    self.bind(elt, items[i], src_elts[i] if src_elts else None, scope)
                 else:
                     part = Obj("part", None, target, origin=value, index=i) if value is not None else None
                     self.bind(elt, part, None, scope)
@@ -388,6 +392,8 @@ class Walker:
             key = self.const(target.slice, scope)
             if owner is not None and owner.kind == "dict" and isinstance(key, str) and value_node is not None:
                 owner.entries[key] = value_node
+                if value is not None:
+                    owner.attrs[key] = value
                 self.note_entry_guards(owner, [key])
         elif isinstance(target, ast.Starred):
             self.bind(target.value, value, None, scope)
@@ -496,9 +502,15 @@ class Walker:
             if not record:
                 return None
             return self.eval_call(expr, scope, targets)
+        if isinstance(expr, (ast.Tuple, ast.List)) and not any(isinstance(e, ast.Starred) for e in expr.elts):
+            items = [self.eval(e, scope, record=record) for e in expr.elts]
+            if not any(items):
+                return None
+            return Obj("value", "tuple", expr, inputs=[o for o in items if o is not None], items=items)
         if isinstance(expr, ast.Dict):
             entries = {}
             inputs = []
+            entry_objs = {}
             for k, v in zip(expr.keys, expr.values):
                 obj = self.eval(v, scope, record=record)
                 if obj is not None:
@@ -506,22 +518,32 @@ class Walker:
                 if k is None:
                     if obj is not None and obj.kind == "dict":
                         entries.update(obj.entries)
+                        entry_objs.update(obj.attrs)
                     continue
                 key = self.const(k, scope)
                 if isinstance(key, str):
                     entries[key] = v
+                    if obj is not None:
+                        entry_objs[key] = obj
             # The guards the dict was created under, so later additions can tell theirs apart.
-            return Obj("dict", "dict", expr, entries=entries, inputs=inputs,
+            return Obj("dict", "dict", expr, entries=entries, inputs=inputs, attrs=entry_objs,
                        entry_guards={"": tuple(self.guards)} if self.guards else {})
         if isinstance(expr, (ast.Lambda,)):
             return None
         if isinstance(expr, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             inner = Scope(parent=scope, self_obj=scope.self_obj)
             inputs = []
+            entered: list[LoopCtx] = []
             for gen in expr.generators:
                 it = self.eval(gen.iter, inner, record=record)
                 if it is not None:
                     inputs.append(it)
+                loader = self.loader_of(it)
+                if loader is not None and record:
+                    # [model(x) for x, _ in val_loader] is a batch loop too.
+                    loop = LoopCtx(node=expr, kind="batch", iterates=loader, function=self.current_function())
+                    self.enter_loop(loop)
+                    entered.append(loop)
                 self.bind(gen.target, Obj("value", "item", gen.target, inputs=[it]) if it else None, None, inner)
                 for cond in gen.ifs:
                     self.eval(cond, inner, record=record)
@@ -530,7 +552,18 @@ class Walker:
                 obj = self.eval(e, inner, record=record)
                 if obj is not None:
                     inputs.append(obj)
+            for loop in reversed(entered):
+                self.leave_loop(loop)
             return Obj("value", "comprehension", expr, inputs=inputs)
+        if isinstance(expr, ast.Subscript):
+            base = self.eval(expr.value, scope, record=record)
+            self.eval(expr.slice, scope, record=record)
+            key = self.const(expr.slice, scope)
+            if base is not None and base.kind == "dict" and isinstance(key, str) and key in base.attrs:
+                return base.attrs[key]  # loaders["train"]
+            if base is not None and isinstance(key, int) and base.items and -len(base.items) <= key < len(base.items):
+                return base.items[key]
+            return Obj("value", "subscript", expr, inputs=[base]) if base is not None else None
         # Any other expression: evaluate children in order, keep what they were computed from.
         inputs = []
         for child in ast.iter_child_nodes(expr):
@@ -565,7 +598,7 @@ class Walker:
                 if obj is not None and obj.kind == "dict":
                     for k, v in obj.entries.items():
                         kwargs.setdefault(k, v)
-                        kw_objs.setdefault(k, self.eval(v, scope, record=False))
+                        kw_objs.setdefault(k, obj.attrs.get(k))
                         extra = obj.entry_guards.get(k, ())
                         if extra and not set(map(id, extra)) <= set(map(id, self.guards)):
                             kwarg_guards[k] = extra
@@ -578,6 +611,7 @@ class Walker:
             node=call, qualname=qualname, method=method, receiver=receiver, result=None,
             loops=tuple(self.loops), no_grad=self.no_grad > 0, function=self.current_function(),
             targets=target_names, guards=tuple(self.guards), via=tuple(self.via),
+            outer_guards=tuple(g for frame in self.outer_guards for g in frame),
             args=arg_objs, kwargs=kw_objs,
         )
         self.facts.events.append(event)
@@ -591,6 +625,7 @@ class Walker:
             other = arg_objs[0]
             if other is not None and other.kind == "dict":
                 receiver.entries.update(other.entries)
+                receiver.attrs.update(other.attrs)
                 self.note_entry_guards(receiver, list(other.entries))
             receiver.entries.update(kwargs)
             self.note_entry_guards(receiver, list(kwargs))
@@ -707,6 +742,7 @@ class Walker:
                                 (self.facts.qualname(d) or "") in NO_GRAD_CONTEXTS
                                 for d in func.decorator_list)
         saved_guards = self.guards
+        self.outer_guards.append(tuple(saved_guards))
         self.guards = []
         self.functions_stack.append(func.name)
         if call is not None:
@@ -722,6 +758,7 @@ class Walker:
                 self.via.pop()
             self.functions_stack.pop()
             self.guards = saved_guards
+            self.outer_guards.pop()
         if not returned:
             return None
         if len(returned) == 1:

@@ -588,6 +588,9 @@ class UnshuffledTrainLoader(Rule):
             if loader.inferred or loader.node is None or not isinstance(loader.node, ast.Call):
                 continue
             shuffle = loader.literal("shuffle", 2)
+            if shuffle is True and "shuffle" in loader.kwarg_guards:
+                yield self._conditional_shuffle(ctx, loader)
+                continue
             if shuffle is True:
                 continue
             if shuffle is MISSING and loader.has_arg("shuffle", 2):
@@ -610,6 +613,21 @@ class UnshuffledTrainLoader(Rule):
                           "shuffle": None if shuffle is MISSING else shuffle},
                 fixes=[FixRef("shuffle-train", self._fix_params(loader))],
             )
+
+    def _conditional_shuffle(self, ctx, loader: Obj):
+        # The official MNIST example's pattern: shuffle=True arrives with the CUDA-only kwargs.
+        facts = ctx.facts
+        test = " and ".join(source(g) for g in loader.kwarg_guards["shuffle"])
+        loop = next(c for c in facts.loops if c.iterates is loader and c.kind == "batch")
+        return ctx.finding(
+            loader.node,
+            f"`{loader.name}` feeds the training loop at {where(facts, loop)} but gets `shuffle=True` "
+            f"only when `{test}` holds (from a `**kwargs` dict filled under that `if`): otherwise every "
+            f"epoch presents the same batches in the same order",
+            evidence={"loader": loader.name, "loop_line": loop.line, "shuffle": "conditional",
+                      "condition": test},
+            fixes=[FixRef("shuffle-train", self._fix_params(loader))],
+        )
 
     @staticmethod
     def _fix_params(loader: Obj) -> dict[str, object]:

@@ -23,7 +23,8 @@ MAX_EVENTS = 50_000
 # Parameters never bound by a call site get an object guessed from their name, so a method
 # of an uninstantiated Trainer class still links ``self.optimizer.step()`` to an optimizer.
 PARAM_NAME_KINDS = {
-    "optimizer": "optimizer", "opt": "optimizer", "optim": "optimizer",
+    # Not "opt": older scripts (OpenNMT, CycleGAN, crnn) call their argparse options that.
+    "optimizer": "optimizer", "optim": "optimizer",
     "scheduler": "scheduler", "lr_scheduler": "scheduler", "sched": "scheduler",
     "model": "model", "net": "model", "network": "model",
     "criterion": "loss", "loss_fn": "loss", "loss_func": "loss", "loss_function": "loss",
@@ -682,9 +683,27 @@ class Walker:
                     obj.values[k] = v
                 if kw_objs.get(k) is not None:
                     obj.arg_objs[k] = kw_objs[k]
+            if kind == "optimizer":
+                self.mark_trained_models(call, scope)
             return obj
         return Obj("value", qualname or method or "call", call,
                    inputs=([receiver] if receiver is not None else []) + inputs)
+
+    def mark_trained_models(self, call: ast.Call, scope: Scope) -> None:
+        """``optim.Adam(net.parameters())`` says ``net`` is a model even when it comes from
+        another module (``net = crnn.CRNN(...)``): mark such values as inferred models, whose
+        layers are unknown, so the loop rules can follow ``net.eval()`` and ``net(x)``."""
+        params = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "params"), None)
+        if params is None:
+            return
+        for node in ast.walk(params):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr in ("parameters", "named_parameters"):
+                owner = self.eval(node.func.value, scope, record=False)
+                if owner is not None and owner.kind == "value" and owner.qualname not in (None, "call", "forward"):
+                    owner.kind = "model"
+                    owner.inferred = True
+                    self.facts.objects.append(owner)
 
     def record_argparse(self, call: ast.Call, scope: Scope) -> None:
         dest = None

@@ -28,6 +28,13 @@ PASS_THROUGH = {
 GATHER_CALLS = {"gather", "index_select", "take", "choose", "where", "map", "vectorize"}
 
 
+def _sampler_label(sampler) -> str:
+    """`sampler` by its variable, or "the WeightedRandomSampler" when it is built inline."""
+    if sampler.names:
+        return f"WeightedRandomSampler `{sampler.names[0]}`"
+    return "the WeightedRandomSampler"
+
+
 @dataclass
 class Shape:
     """What a weights expression holds: PER_CLASS, PER_SAMPLE or None (unknown), why, and the
@@ -230,14 +237,14 @@ class PerClassSamplerWeights(Rule):
             parts = []
             if shape.kind == PER_CLASS:
                 last = shape.length - 1 if shape.length else "n_classes-1"
-                parts.append(f"WeightedRandomSampler `{sampler.name}` gets per-class weights `{weights_text}` "
+                parts.append(f"{_sampler_label(sampler)} gets per-class weights `{weights_text}` "
                              f"({shape.why}) but needs one weight per sample: it only ever draws the "
                              f"indices 0..{last}")
             if draws is not None:
                 size = f" = {shape.length}" if shape.length and shape.kind == PER_CLASS else ""
                 parts.append(f"num_samples={draws}{size} is the number of classes, so an epoch is that many samples")
             if shape.kind != PER_CLASS:
-                parts[0] = f"WeightedRandomSampler `{sampler.name}`: " + parts[0]
+                parts[0] = f"{_sampler_label(sampler)}: " + parts[0]
             message = "; ".join(parts) + "; look the class weights up by each sample's label"
             yield ctx.finding(sampler.node, message,
                               evidence={"weights": weights_text, "weights_shape": shape.kind,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from trainlint.model import FixRef, Severity
-from trainlint.probe.trace import label
+from trainlint.probe.trace import as_float, label
 from trainlint.rule import Rule
 
 _OPTIMIZER_TECHNIQUE = {"SGD": "sgd", "Adam": "adam", "AdamW": "adamw", "RMSprop": "rmsprop"}
@@ -41,12 +41,36 @@ def _lr_text(trace) -> str:
     return f" with {label(opt, 'optimizer')} ({opt.get('type')}, lr={lr:g}{moved})"
 
 
+def divergence(trace, factor: float = 2.0, window: int = 3, min_rise: float = 0.2) -> str | None:
+    """Why the training loss counts as diverging, or None. Per epoch: the last mean is
+    ``factor`` times the first, or it rose in each of the last ``window`` epochs by
+    ``min_rise`` in all. Per batch: the loss went NaN/Inf after growing past ``factor`` times
+    its first values (a run that explodes within its first epoch)."""
+    losses = _finite(trace.epoch_values("train_loss"))
+    if len(losses) >= 2:
+        tail = losses[-window:]
+        if losses[-1] > losses[0] * factor and losses[-1] > 0:
+            return f"training loss grew from {losses[0]:.4g} to {losses[-1]:.4g} over {len(losses)} epochs"
+        if len(tail) == window and all(b > a for a, b in zip(tail, tail[1:])) and tail[-1] > tail[0] * (1 + min_rise):
+            return f"training loss rose in each of the last {window} epochs, from {tail[0]:.4g} to {tail[-1]:.4g}"
+    ys = [as_float(v) for v in ((trace.loss_curve or {}).get("train") or {}).get("y") or []]
+    bad = next((i for i, v in enumerate(ys) if v is not None and not math.isfinite(v)), None)
+    before = _finite(ys[:bad]) if bad is not None else []
+    if len(before) >= 2:
+        start = sorted(before[:5])[len(before[:5]) // 2]
+        if before[-1] > start * factor and before[-1] > 0:
+            return f"training loss grew from {start:.4g} to {before[-1]:.4g} and then became {ys[bad]}"
+    return None
+
+
 class DivergingLoss(Rule):
     """
     ## What it does
     Reports a training loss that grows: the last epoch's mean training loss is more than
     `factor` (default 2.0) times the first epoch's, or it rose in each of the last `window`
-    epochs (default 3) by more than `min_rise` (default 20%) in all.
+    epochs (default 3) by more than `min_rise` (default 20%) in all, or, batch by batch, it grew
+    past `factor` times its first values and then became NaN or infinite (a run that explodes
+    within its first epoch; TL506 then leaves the NaN to this rule).
 
     ## Why is this bad?
     Gradient descent should lower the training loss. When it climbs, the steps overshoot: the
@@ -103,24 +127,19 @@ class DivergingLoss(Rule):
 
     def check_trace(self, ctx):
         trace = ctx.trace
-        losses = _finite(trace.epoch_values("train_loss"))
-        if len(losses) < 2:
-            return
-        window = max(2, int(ctx.options.get("window", 3)))
-        tail = losses[-window:]
-        grows = losses[-1] > losses[0] * float(ctx.options.get("factor", 2.0)) and losses[-1] > 0
-        climbs = (
-            len(tail) == window
-            and all(b > a for a, b in zip(tail, tail[1:]))
-            and tail[-1] > tail[0] * (1 + float(ctx.options.get("min_rise", 0.2)))
+        why = divergence(
+            trace,
+            factor=float(ctx.options.get("factor", 2.0)),
+            window=max(2, int(ctx.options.get("window", 3))),
+            min_rise=float(ctx.options.get("min_rise", 0.2)),
         )
-        if not (grows or climbs):
+        if why is None:
             return
         opt = trace.main_optimizer() or {}
         yield ctx.finding(
             opt.get("frame"),
-            f"training loss grew from {losses[0]:.4g} to {losses[-1]:.4g} over {len(losses)} epochs{_lr_text(trace)}",
-            evidence={"train_loss": losses},
+            f"{why}{_lr_text(trace)}",
+            evidence={"train_loss": trace.epoch_values("train_loss"), "batch_loss": (trace.loss_curve or {}).get("train")},
             fixes=[FixRef("lower-learning-rate", _lr_params(trace)), FixRef("gradient-clipping", {"optimizer": opt.get("name") or "optimizer"})],
         )
 
@@ -209,7 +228,8 @@ class NonFiniteValues(Rule):
     """
     ## What it does
     Reports NaN or infinite values the probe saw in the loss, in a batch of inputs, or in the
-    gradients (their global norm before an optimizer step), with the epoch and the batch.
+    gradients (their global norm before an optimizer step), with the epoch and the batch. A
+    loss that first grew and then overflowed is reported by TL409 (diverging-loss) instead.
 
     ## Why is this bad?
     One NaN spreads through every parameter it touches: after it the model computes nothing
@@ -272,8 +292,8 @@ class NonFiniteValues(Rule):
         for event in trace.nonfinite:
             by_kind.setdefault(event.get("kind"), event)
         kind = next((k for k in ("input", "loss", "grad") if k in by_kind), None)
-        if kind is None:
-            return
+        if kind is None or (kind != "input" and divergence(trace) is not None):
+            return  # a loss that grew until it overflowed is TL409's finding
         event = by_kind[kind]
         where = ""
         if event.get("loader") is not None:

@@ -149,7 +149,7 @@ class _Iter:
         # A pass abandoned with ``break`` or ``next(iter(loader))`` still counts.
         try:
             if not self._iteration.finished:
-                self._tracer.end_iteration(self._iteration)
+                self._tracer.end_iteration(self._iteration, exhausted=False)
         except Exception:
             pass
 
@@ -370,7 +370,7 @@ class Tracer:
             self._flush(self.snapshot(partial=True))
 
     @_never_raises
-    def end_iteration(self, it: _Iteration) -> None:
+    def end_iteration(self, it: _Iteration, exhausted: bool = True) -> None:
         if it.finished:
             return
         it.finished = True
@@ -379,7 +379,11 @@ class Tracer:
         rec = it.loader
         is_train = self.global_steps > it.steps_at_start
         has_forwards = bool(it.forwards) or bool(it.losses)
-        phase = "train" if is_train else "eval" if has_forwards else None
+        # A pass abandoned at its first batch without a step (a peek with next(iter(...)), or
+        # a training loop whose first batch raised) says nothing about evaluation.
+        peek = not exhausted and it.batches <= 1 and not is_train
+        phase = "train" if is_train else "eval" if has_forwards and not peek else None
+        epoch = len(self.epochs) if is_train else max(0, len(self.epochs) - 1)
         if it.labels:
             counts = _bincount(torch.cat([t.to("cpu") for t in it.labels]))
             if counts is not None:
@@ -392,7 +396,7 @@ class Tracer:
         for flag_i, total in enumerate(sums):
             if not math.isfinite(total):
                 self.nonfinite.append(
-                    {"kind": "input", "epoch": len(self.epochs), "step": flag_i, "frame": rec.iter_frame, "loader": rec.id}
+                    {"kind": "input", "epoch": epoch, "step": flag_i, "frame": rec.iter_frame, "loader": rec.id}
                 )
                 break
         for model_id, modes in it.forwards.items():
@@ -413,7 +417,7 @@ class Tracer:
         acc = correct / it.counted if it.counted else None
         if any(not math.isfinite(v) for v in losses):
             first_bad = next(i for i, v in enumerate(losses) if not math.isfinite(v))
-            self.nonfinite.append({"kind": "loss", "epoch": len(self.epochs), "step": first_bad, "frame": rec.iter_frame, "loader": rec.id})
+            self.nonfinite.append({"kind": "loss", "epoch": epoch, "step": first_bad, "frame": rec.iter_frame, "loader": rec.id})
         self._sync_optimizers()
         if phase == "train":
             rec.train_iterations += 1

@@ -384,8 +384,9 @@ class Tracer:
         peek = not exhausted and it.batches <= 1 and not is_train
         phase = "train" if is_train else "eval" if has_forwards and not peek else None
         epoch = len(self.epochs) if is_train else max(0, len(self.epochs) - 1)
-        if it.labels:
-            counts = _bincount(torch.cat([t.to("cpu") for t in it.labels]))
+        labels = _as_labels(torch.cat([t.to("cpu") for t in it.labels])) if it.labels else None
+        if labels is not None:
+            counts = _bincount(labels)
             if counts is not None:
                 rec.sampled = counts if rec.sampled is None else _add_counts(rec.sampled, counts)
                 if rec.first_pass is None:
@@ -546,7 +547,9 @@ class Tracer:
             self._shape_model = None
         it = self._stack[-1] if self._stack else None
         if it is not None and isinstance(output, torch.Tensor) and output.dim() == 2 and output.shape[1] >= 2:
-            if self.global_steps == it.steps_at_start and not torch.is_grad_enabled():
+            # Kept until the pass turns out to be training (a step), then dropped: evaluation
+            # loops without torch.no_grad() still count.
+            if self.global_steps == it.steps_at_start:
                 it.preds.append(output.detach().argmax(1))
 
     def _on_batchnorm(self, module, batch: int) -> None:
@@ -611,7 +614,7 @@ class Tracer:
                 preds = (inputs.detach().reshape(-1) > cut).long()
                 it.correct.append((preds == (target.detach().reshape(-1) > 0.5).long()).sum())
                 it.counted += target.numel()
-                if self.global_steps == it.steps_at_start and not torch.is_grad_enabled():
+                if self.global_steps == it.steps_at_start:
                     it.preds.append(preds)
 
     # -- optimizers and schedulers --------------------------------------------------------------
@@ -889,8 +892,8 @@ def _split_batch(batch):
         inputs = batch
     if not isinstance(labels, torch.Tensor) or labels.dim() > 2 or (labels.dim() == 2 and labels.shape[1] != 1):
         labels = None
-    elif labels.is_floating_point():
-        labels = None if labels.numel() and not bool(((labels == 0) | (labels == 1)).all()) else labels.long()
+    # Float labels stay as they are: whether they are 0/1 classes is decided once per pass
+    # (_as_labels), since asking per batch would sync a CUDA device every step.
     return inputs, labels
 
 

@@ -20,6 +20,7 @@ SOUND = FIXTURES / "static" / "schedule_constant_lr.py"
 BAD_FILES = {
     "syntax.py": b"import torch\nfor epoch in range(3)\n    pass\n",
     "latin1.py": b"name = 'caf\xe9'\n",
+    "latin1_late.py": b"import torch\n\nname = 'caf\xe9'\n",
     "binary.py": b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00",
     "nested_parens.py": b"x = " + b"(" * 5000 + b"1" + b")" * 5000 + b"\n",
     "long_sum.py": b"x = " + b" + ".join([b"1"] * 200_000) + b"\n",
@@ -54,7 +55,9 @@ def test_each_bad_file_is_one_finding_and_the_rest_is_checked(bad_tree):
     assert unparsable == sorted(n for n in BAD_FILES)
     messages = {f["location"]["path"]: f["message"] for f in findings if f["code"] == "TL901"}
     assert "syntax error" in messages["syntax.py"]
-    assert "encoding" in messages["latin1.py"]
+    assert "not valid UTF-8 text (byte 0xe9 on line 1)" in messages["latin1.py"]
+    late = [f for f in findings if f["location"]["path"] == "latin1_late.py"]
+    assert [f["location"]["line"] for f in late] == [3] and "byte 0xe9 on line 3" in late[0]["message"]
     assert "binary" in messages["binary.py"]
     assert "MB" in messages["huge.py"]
     syntax_line = [f["location"]["line"] for f in findings if f["location"]["path"] == "syntax.py"]
@@ -75,6 +78,13 @@ def test_missing_path_is_one_error_line_and_other_paths_still_checked(bad_tree):
     assert "Traceback" not in proc.stderr
     assert proc.stdout.splitlines()[0].startswith("syntax.py:2:")
     assert " TL901 " in proc.stdout.splitlines()[0]
+
+
+def test_missing_path_alone_is_no_all_clear(bad_tree):
+    proc = cli("check", "--isolated", "no_such_dir", "empty.py", cwd=bad_tree)
+    assert proc.returncode == 2
+    assert "All checks passed" not in proc.stdout
+    assert proc.stdout == "No findings in what was checked.\n"
 
 
 def test_unreadable_trace_file_is_one_error_line(bad_tree):

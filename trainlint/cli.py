@@ -226,6 +226,9 @@ def _plural(n: int, word: str) -> str:
 
 
 def _summary(report, color: bool) -> str:
+    if not report.findings and (report.run.get("missing_paths") or report.crashes):
+        # Something was not checked: "All checks passed!" would be a false all-clear.
+        return "No findings in what was checked."
     if not report.findings:
         line = "All checks passed!"
         return click.style(line, fg="green", bold=True) if color else line

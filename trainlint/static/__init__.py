@@ -27,7 +27,7 @@ def analyze_path(path: str, display_path: str | None = None) -> FileFacts:
     try:
         source = read_source(path)
     except SourceError as exc:
-        return FileFacts(path=shown, parse_error=ParseError(str(exc)))
+        return FileFacts(path=shown, parse_error=ParseError(str(exc), exc.line))
     facts = analyze_source(source.text, shown)
     facts.line_map = source.line_map
     if facts.parse_error is not None and source.line_map:

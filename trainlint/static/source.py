@@ -17,7 +17,12 @@ MAX_BYTES = 5_000_000
 
 
 class SourceError(Exception):
-    """The file cannot be turned into Python source; the message says why, for the user."""
+    """The file cannot be turned into Python source; the message says why, for the user, and
+    ``line`` where (1 when the whole file is at fault)."""
+
+    def __init__(self, message: str, line: int = 1):
+        super().__init__(message)
+        self.line = line
 
 
 @dataclass
@@ -51,12 +56,22 @@ def decode_python(data: bytes) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
+        # detect_encoding also fails when the first lines are not UTF-8 and declare nothing.
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            line = data.count(b"\n", 0, bad.start) + 1
+            raise SourceError(f"file is not valid UTF-8 text (byte 0x{data[bad.start]:02x} on line {line}) "
+                              "and declares no other encoding", line) from None
         raise SourceError(f"unknown source encoding: {exc}") from None
     try:
         text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
-        raise SourceError(f"file is not valid {encoding} text ({reason})") from None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SourceError(f"file is not valid {encoding} text (byte 0x{data[exc.start]:02x} on line {line})",
+                          line) from None
+    except LookupError as exc:
+        raise SourceError(f"unknown source encoding: {exc}") from None
     return text.lstrip("\ufeff")
 
 

@@ -96,6 +96,35 @@ def backward_events(facts: FileFacts) -> list[Event]:
     return [e for e in facts.events if is_backward(e)]
 
 
+def adversarial(facts: FileFacts, steps) -> bool:
+    """GAN-style training: another optimizer steps and a second backward runs in the same loop.
+    Constant learning rates and no regularisation are the norm there (DCGAN, WGAN), so TL401
+    and TL202 would only be noise."""
+    backward = backward_events(facts)
+    for step in steps:
+        if not step.loops:
+            continue
+        loop = step.loops[-1]
+        mine = stepped_optimizer(step)
+        others = [s for s in optimizer_steps(facts) if loop in s.loops and stepped_optimizer(s) is not mine]
+        if others and sum(1 for b in backward if loop in b.loops) >= 2:
+            return True
+    return False
+
+
+RL_MODULES = ("gym", "gymnasium", "stable_baselines3", "pettingzoo", "dm_control")
+
+
+def reinforcement_learning(facts: FileFacts) -> bool:
+    """Policy-gradient and other RL loops: an environment, not a dataset, supplies the data,
+    so epochs, schedules, validation splits and regularisation do not mean what they do in
+    supervised training."""
+    if any(q.split(".")[0] in RL_MODULES for q in facts.imports.values()):
+        return True
+    return any(e.method == "log_prob" for e in facts.events) and any(
+        (e.qualname or "").startswith("torch.distributions.") for e in facts.events)
+
+
 def trained_model(facts: FileFacts, opt: Obj) -> Obj | None:
     """The model whose ``parameters()`` the optimizer was given, when the facts show it."""
     params = opt.arg_obj("params", 0)

@@ -9,7 +9,8 @@ from trainlint.model import FixRef, Severity
 from trainlint.rule import Rule
 from trainlint.rules._source_index import index_of
 from trainlint.rules._training import (
-    all_nodes, counts_epochs, epochs_of, loop_names, optimizer_steps, stepped_optimizer, trained_model,
+    adversarial, all_nodes, counts_epochs, epochs_of, loop_names, optimizer_steps, reinforcement_learning,
+    stepped_optimizer, trained_model,
 )
 from trainlint.static import MISSING, FileFacts, Obj
 from trainlint.static import kinds
@@ -144,6 +145,8 @@ class NoRegularization(Rule):
         if any(_regularized_model(m) is not False for m in trained):
             return
         if any(_decays(opt) for opt in optimizers) or _other_regularization(facts, loop):
+            return
+        if adversarial(facts, steps) or reinforcement_learning(facts):
             return
         model, opt = trained[0], optimizers[0]
         yield ctx.finding(

@@ -11,8 +11,9 @@ from trainlint.rule import Rule
 from trainlint.rules import _trace_checks
 from trainlint.rules._source_index import dotted, index_of
 from trainlint.rules._training import (
-    all_nodes, backward_events, counts_epochs, created, epoch_loop, epochs_of, event_index, first_step,
-    loop_names, lr_text, lr_value, optimizer_steps, scheduler_optimizer, source, stepped_optimizer, where,
+    adversarial, all_nodes, backward_events, counts_epochs, created, epoch_loop, epochs_of, event_index, first_step,
+    loop_names, lr_text, lr_value, optimizer_steps, reinforcement_learning, scheduler_optimizer, source,
+    stepped_optimizer, where,
 )
 from trainlint.static import MISSING, FileFacts, Obj
 
@@ -72,21 +73,6 @@ def foreign_schedules(facts: FileFacts) -> bool:
             return True
     return any(any("LRScheduler" in b or "lr_scheduler" in b for b in info.bases)
                for info in facts.classes.values())
-
-
-def adversarial(facts: FileFacts, steps) -> bool:
-    """GAN-style training: another optimizer steps and a second backward runs in the same loop.
-    Constant learning rates are the norm there (DCGAN, WGAN), so TL401 would only be noise."""
-    backward = backward_events(facts)
-    for step in steps:
-        if not step.loops:
-            continue
-        loop = step.loops[-1]
-        mine = stepped_optimizer(step)
-        others = [s for s in optimizer_steps(facts) if loop in s.loops and stepped_optimizer(s) is not mine]
-        if others and sum(1 for b in backward if loop in b.loops) >= 2:
-            return True
-    return False
 
 
 def schedulers_of(facts: FileFacts, opt: Obj) -> list[Obj]:
@@ -165,7 +151,7 @@ class UnscheduledLearningRate(Rule):
                 continue
             if any(epoch_loop(e) is loop for e in facts.events if e.result is opt):
                 continue  # re-created every epoch, presumably with a new learning rate
-            if adversarial(facts, steps):
+            if adversarial(facts, steps) or reinforcement_learning(facts):
                 continue
             lr = lr_text(opt)
             params = {**loop_names(facts, steps[0]), "optimizer": opt.name, "epochs": epochs}

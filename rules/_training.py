@@ -97,9 +97,11 @@ def backward_events(facts: FileFacts) -> list[Event]:
 
 
 def adversarial(facts: FileFacts, steps) -> bool:
-    """GAN-style training: another optimizer steps and a second backward runs in the same loop.
-    Constant learning rates and no regularisation are the norm there (DCGAN, WGAN), so TL401
-    and TL202 would only be noise."""
+    """GAN-style training: another optimizer steps and a second backward runs in the same loop,
+    and one of the two models is fed the other's output (``D(G(z))``) or their models are
+    unknown. Constant learning rates and no regularisation are the norm there (DCGAN, WGAN),
+    so TL401 and TL202 would only be noise. Two independent models trained side by side (a
+    tutorial comparing dropout with none) are not adversarial."""
     backward = backward_events(facts)
     for step in steps:
         if not step.loops:
@@ -107,8 +109,26 @@ def adversarial(facts: FileFacts, steps) -> bool:
         loop = step.loops[-1]
         mine = stepped_optimizer(step)
         others = [s for s in optimizer_steps(facts) if loop in s.loops and stepped_optimizer(s) is not mine]
-        if others and sum(1 for b in backward if loop in b.loops) >= 2:
+        if not others or sum(1 for b in backward if loop in b.loops) < 2:
+            continue
+        models = [trained_model(facts, o) if o is not None else None
+                  for o in [mine] + [stepped_optimizer(s) for s in others]]
+        if any(m is None for m in models):
             return True
+        if any(_feeds(facts, a, b) for a in models for b in models if a is not b):
+            return True
+    return False
+
+
+def _feeds(facts: FileFacts, consumer: Obj, producer: Obj) -> bool:
+    """Some call of ``consumer`` takes an input computed from ``producer``'s output."""
+    for e in facts.events:
+        out = e.result
+        if out is None or out.called is not consumer:
+            continue
+        for obj in out.lineage():
+            if obj is not out and obj.kind == "value" and obj.called is producer:
+                return True
     return False
 
 

@@ -78,12 +78,6 @@ def test_rule_listing_imports_no_heavy_module(tmp_path):
     assert loaded(data["modules"], FORBIDDEN + LAZY) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="trainlint/probe/__init__.py imports runner eagerly, so every rule that imports "
-    "trainlint.probe.trace loads subprocess and threading on the static path; once its exports "
-    "are lazy this passes and the marker must go",
-)
 def test_static_check_does_not_load_the_probe_runner(tmp_path):
     data, proc, _ = run_check(tmp_path, "check", "--isolated", "--exit-zero", "fixtures")
     assert data["exit"] == 0, proc.stderr

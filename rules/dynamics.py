@@ -9,9 +9,6 @@ from trainlint.model import FixRef, Severity
 from trainlint.probe.trace import as_float, label
 from trainlint.rule import Rule
 
-_OPTIMIZER_TECHNIQUE = {"SGD": "sgd", "Adam": "adam", "AdamW": "adamw", "RMSprop": "rmsprop"}
-
-
 def _finite(values):
     return [v for v in values if v is not None and math.isfinite(v)]
 
@@ -363,7 +360,7 @@ class UnoptimizedParameters(Rule):
     code = "TL507"
     name = "unoptimized-parameters"
     severity = Severity.WARNING
-    techniques = ("sgd", "adam", "adamw", "rmsprop")
+    techniques = ("optimize-all-parameters",)
 
     def check_trace(self, ctx):
         trace = ctx.trace
@@ -376,9 +373,9 @@ class UnoptimizedParameters(Rule):
                 f"{entry['count']} parameter tensors of {label(model, 'model')} ({names}{f' and {more} more' if more > 0 else ''}; "
                 f"{entry.get('numel', 0)} values) receive gradients but no optimizer updates them"
             )
-            technique = _OPTIMIZER_TECHNIQUE.get(opt.get("type"), "adam")
-            params = {"optimizer": opt.get("name") or "optimizer", "model": model.get("name") or "model"}
+            params = {"optimizer": opt.get("name") or "optimizer", "model": model.get("name") or "model",
+                      "optimizer_class": opt.get("type") or "Adam"}
             lr = ((opt.get("groups") or [{}])[0]).get("lr")
             if isinstance(lr, (int, float)):
                 params["lr"] = lr
-            yield ctx.finding(opt.get("frame") or model.get("frame"), message, evidence=dict(entry), fixes=[FixRef(technique, params)])
+            yield ctx.finding(opt.get("frame") or model.get("frame"), message, evidence=dict(entry), fixes=[FixRef("optimize-all-parameters", params)])

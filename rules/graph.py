@@ -60,7 +60,7 @@ class BatchNormTinyBatches(Rule):
     name = "batchnorm-tiny-batches"
     severity = Severity.WARNING
     options = {"min_batch": 4}
-    techniques = ("batch-norm",)
+    techniques = ("drop-last",)
 
     def check_trace(self, ctx):
         trace = ctx.trace
@@ -80,5 +80,18 @@ class BatchNormTinyBatches(Rule):
             loader.get("frame") or worst.get("frame"),
             message,
             evidence={"layers": tiny, "batch_size": loader.get("batch_size"), "drop_last": loader.get("drop_last")},
-            fixes=[FixRef("batch-norm", {"model": model.get("name") or "model"})],
+            fixes=[FixRef("drop-last", _drop_last_params(loader))],
         )
+
+
+def _drop_last_params(loader: dict) -> dict:
+    """The train loader's own name, batch size and how small its last batch is."""
+    params: dict = {"train_loader": loader.get("name") or "train_loader"}
+    size = (loader.get("dataset") or {}).get("length")
+    batch = loader.get("batch_size")
+    if isinstance(batch, int) and batch > 0:
+        params["batch_size"] = batch
+        if isinstance(size, int):
+            params["dataset_size"] = size
+            params["remainder"] = size % batch
+    return params

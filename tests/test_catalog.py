@@ -22,7 +22,7 @@ SEED_IDS = [
 PRACTICE_IDS = [
     "test-set-once", "fit-after-split", "clean-eval-transforms", "scheduler-order", "eval-mode",
     "train-mode", "zero-grad", "no-grad", "raw-logits", "shuffle-train", "gradient-clipping",
-    "lower-learning-rate", "check-data", "fix-script",
+    "lower-learning-rate", "check-data", "fix-script", "drop-last", "optimize-all-parameters",
 ]
 
 

@@ -129,7 +129,8 @@ def test_unoptimized_parameters_point_at_the_optimizer():
     (finding,) = [f for f in judge(trace) if f.code == "TL507"]
     assert finding.location.line == trace["optimizers"][0]["frame"]["line"]
     assert "2 parameter tensors of model (3.weight, 3.bias; 1290 values)" in finding.message
-    assert finding.fixes[0].technique == "adam"
+    assert finding.fixes[0].technique == "optimize-all-parameters"
+    assert finding.fixes[0].params["optimizer_class"] == trace["optimizers"][0]["type"]
 
 
 def test_overlap_and_tiny_batch_norm():
@@ -140,6 +141,11 @@ def test_overlap_and_tiny_batch_norm():
     found = {f.code: f for f in judge(trace)}
     assert found["TL106"].message == "36 of the 360 samples of val_loader (10.0%) are byte-identical to training samples in train_loader"
     assert found["TL603"].message.startswith("batch norm model.1 trained on batches of 1 sample(s)")
+    (fix,) = found["TL603"].fixes
+    loader = trace["loaders"][0]
+    assert fix.technique == "drop-last" and fix.params["train_loader"] == loader["name"]
+    if loader.get("batch_size") and (loader.get("dataset") or {}).get("length"):
+        assert fix.params["remainder"] == loader["dataset"]["length"] % loader["batch_size"]
     assert not [f for f in judge(trace, {"TL603": {"min_batch": 1}}) if f.code == "TL603"]
 
 

@@ -1085,6 +1085,54 @@ PRACTICE = [
         defaults={**LOOP_DEFAULTS, "max_norm": 1.0},
     ),
     Technique(
+        id="drop-last",
+        title="Drop the incomplete last batch",
+        when=(
+            "A model with batch norm is trained on a dataset whose size is not a multiple of the "
+            "batch size, so the last batch of each epoch holds only a few samples."
+        ),
+        why=(
+            "Batch norm normalises with the mean and variance of the current batch. From one or two "
+            "samples those statistics are noise (and a batch of one makes the variance zero, which "
+            "BatchNorm1d refuses in training mode), and the running averages used at evaluation "
+            "absorb that noise. drop_last=True skips the remainder batch; the skipped samples are "
+            "different ones each epoch when the loader shuffles."
+        ),
+        template=(
+            "from torch.utils.data import DataLoader\n\n"
+            "# $dataset_size samples in batches of $batch_size leave a last batch of $remainder.\n"
+            "$train_loader = DataLoader($dataset, batch_size=$batch_size, shuffle=True, drop_last=True)\n"
+        ),
+        defaults={"train_loader": "train_loader", "dataset": "train_dataset", "batch_size": 32,
+                  "dataset_size": "N", "remainder": "a few"},
+    ),
+    Technique(
+        id="optimize-all-parameters",
+        title="Give the optimizer every trained parameter",
+        when=(
+            "Parts of the model receive gradients, but the optimizer was built from a subset of "
+            "its parameters (one submodule, a list made before a layer was added)."
+        ),
+        why=(
+            "optimizer.step() only updates the tensors in its parameter groups. Layers left out "
+            "still take part in the forward and backward passes, and cost their compute, but keep "
+            "their initial random weights for the whole run. Build the optimizer from "
+            "model.parameters() after the model is complete, or add the missing module as its own "
+            "parameter group when it needs a different learning rate."
+        ),
+        template=(
+            "import torch\n\n"
+            "# Every parameter of the finished model:\n"
+            "$optimizer = torch.optim.$optimizer_class($model.parameters(), lr=$lr)\n\n"
+            "# or, to train a part at its own rate, one group per part:\n"
+            "# $optimizer = torch.optim.$optimizer_class([\n"
+            "#     {\"params\": $model.backbone.parameters(), \"lr\": $lr / 10},\n"
+            "#     {\"params\": $model.head.parameters()},\n"
+            "# ], lr=$lr)\n"
+        ),
+        defaults={"optimizer": "optimizer", "optimizer_class": "Adam", "model": "model", "lr": 0.001},
+    ),
+    Technique(
         id="lower-learning-rate",
         title="Lower the learning rate, with a warm-up",
         when="The loss grows or becomes NaN within the first epochs.",

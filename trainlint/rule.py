@@ -94,25 +94,8 @@ class Rule:
 class _Context:
     rule: Rule
     options: dict[str, Any] = field(default_factory=dict)
-
-    def _make(self, location: Location, message: str, evidence, fixes, severity, source) -> Finding:
-        return Finding(
-            code=self.rule.code,
-            name=self.rule.name,
-            severity=severity or self.rule.severity,
-            message=message,
-            location=location,
-            evidence=dict(evidence or {}),
-            fixes=list(fixes or []),
-            sources=[source],
-        )
-
-
-@dataclass
-class StaticContext(_Context):
-    """What a static check sees: one file's facts and the rule's effective options."""
-
-    facts: FileFacts | None = None
+    # "static" or "probe": which kind of evidence the findings made here rest on.
+    source: ClassVar[str] = ""
 
     def finding(
         self,
@@ -123,9 +106,32 @@ class StaticContext(_Context):
         fixes: list[FixRef] | None = None,
         severity: Severity | None = None,
     ) -> Finding:
-        """A finding at ``at``: an ast node, anything with ``lineno``/``col_offset``, a line
-        number, or a Location."""
-        return self._make(self.facts.location_of(at), message, evidence, fixes, severity, "static")
+        """A finding of this context's rule at ``at`` (see ``locate`` for what ``at`` may be)."""
+        return Finding(
+            code=self.rule.code,
+            name=self.rule.name,
+            severity=severity or self.rule.severity,
+            message=message,
+            location=self.locate(at),
+            evidence=dict(evidence or {}),
+            fixes=list(fixes or []),
+            sources=[self.source],
+        )
+
+    def locate(self, at: Any) -> Location:
+        raise NotImplementedError
+
+
+@dataclass
+class StaticContext(_Context):
+    """What a static check sees: one file's facts and the rule's effective options."""
+
+    facts: FileFacts | None = None
+    source: ClassVar[str] = "static"
+
+    def locate(self, at: Any) -> Location:
+        """An ast node, anything with ``lineno``/``col_offset``, a line number, or a Location."""
+        return self.facts.location_of(at)
 
 
 @dataclass
@@ -135,27 +141,18 @@ class TraceContext(_Context):
 
     trace: Trace | None = None
     facts: FileFacts | None = None
+    source: ClassVar[str] = "probe"
 
-    def finding(
-        self,
-        at: Any,
-        message: str,
-        *,
-        evidence: dict[str, Any] | None = None,
-        fixes: list[FixRef] | None = None,
-        severity: Severity | None = None,
-    ) -> Finding:
-        """A finding at ``at``: a Location, a trace frame dict ``{"path", "line"}``, or None
-        for the probed script's first line."""
+    def locate(self, at: Any) -> Location:
+        """A Location, a trace frame dict ``{"path", "line"}``, an ast node of the analysed
+        script, or None for the probed script's first line."""
         if isinstance(at, Location):
-            loc = at
-        elif isinstance(at, dict) and "path" in at:
-            loc = Location(path=at["path"], line=int(at.get("line") or 1), col=1)
-        elif at is not None and self.facts is not None:
-            loc = self.facts.location_of(at)
-        else:
-            loc = Location(path=self.trace.script if self.trace else "<probe>", line=1, col=1)
-        return self._make(loc, message, evidence, fixes, severity, "probe")
+            return at
+        if isinstance(at, dict) and "path" in at:
+            return Location(path=at["path"], line=int(at.get("line") or 1), col=1)
+        if at is not None and self.facts is not None:
+            return self.facts.location_of(at)
+        return Location(path=self.trace.script if self.trace else "<probe>", line=1, col=1)
 
 
 def discover(package: str = "trainlint.rules") -> list[type[Rule]]:

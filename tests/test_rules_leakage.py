@@ -258,3 +258,38 @@ trainval_set = datasets.ImageFolder("voc/trainval", transform=aug)
 train_val_ds = LeafDataset(files, transform=aug)
 """
     assert lines("TL104", src) == []
+
+
+def test_fit_in_one_function_is_not_linked_to_a_split_of_the_global_of_that_name():
+    # scikit-learn's own tests: a local X is rebuilt with np.c_ and scaled in one test, the
+    # module-level X is split in another. The local must shadow the global even when the walk
+    # does not follow what it was rebuilt from.
+    source = """
+        import numpy as np
+        from sklearn.model_selection import train_test_split
+        from sklearn.preprocessing import StandardScaler
+
+        X, y = load_data()
+
+        def test_scaled():
+            X = np.c_[load_data()[0], noise]
+            X = StandardScaler().fit_transform(X)
+
+        def test_split():
+            return train_test_split(X, y, random_state=42)
+    """
+    assert lines("TL103", source) == []
+
+
+def test_fit_before_a_split_in_the_same_function_is_still_found():
+    source = """
+        import numpy as np
+        from sklearn.model_selection import train_test_split
+        from sklearn.preprocessing import StandardScaler
+
+        def main():
+            X = np.c_[load_data()[0], noise]
+            X = StandardScaler().fit_transform(X)
+            return train_test_split(X, y, random_state=42)
+    """
+    assert lines("TL103", source) == [8]

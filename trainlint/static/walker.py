@@ -353,12 +353,10 @@ class Walker:
 
     def bind(self, target: ast.expr, value: Obj | None, value_node: ast.expr | None, scope: Scope) -> None:
         if isinstance(target, ast.Name):
-            if value is not None:
-                scope.names[target.id] = value
-                if value.kind not in ("value", "part") and target.id not in value.names:
-                    value.names.append(target.id)
-            else:
-                scope.names.pop(target.id, None)
+            # None too: a local bound to something not followed still hides the global of that name.
+            scope.names[target.id] = value
+            if value is not None and value.kind not in ("value", "part") and target.id not in value.names:
+                value.names.append(target.id)
             c = self.const(value_node, scope) if value_node is not None else _NOT_CONST
             if c is not _NOT_CONST:
                 scope.consts[target.id] = c
@@ -558,13 +556,15 @@ class Walker:
             return Obj("value", "comprehension", expr, inputs=inputs)
         if isinstance(expr, ast.Subscript):
             base = self.eval(expr.value, scope, record=record)
-            self.eval(expr.slice, scope, record=record)
+            index = self.eval(expr.slice, scope, record=record)
             key = self.const(expr.slice, scope)
             if base is not None and base.kind == "dict" and isinstance(key, str) and key in base.attrs:
                 return base.attrs[key]  # loaders["train"]
             if base is not None and isinstance(key, int) and base.items and -len(base.items) <= key < len(base.items):
                 return base.items[key]
-            return Obj("value", "subscript", expr, inputs=[base]) if base is not None else None
+            # X[idx], and np.c_[X, noise]: computed from the base and from what the index holds.
+            inputs = [o for o in (base, index) if o is not None]
+            return Obj("value", "subscript", expr, inputs=inputs) if inputs else None
         # Any other expression: evaluate children in order, keep what they were computed from.
         inputs = []
         for child in ast.iter_child_nodes(expr):

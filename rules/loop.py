@@ -4,6 +4,7 @@ and shuffling the data the optimizer learns from."""
 from __future__ import annotations
 
 import ast
+import re
 
 from trainlint.model import FixRef, Severity
 from trainlint.rule import Rule
@@ -530,14 +531,30 @@ def _is_iterable_dataset(facts: FileFacts, loader: Obj) -> bool:
     return False
 
 
+# Data whose order is the point (forecasting windows, streams): an explicit shuffle=False there
+# is a decision, not an oversight.
+ORDERED_DATA_RE = re.compile(r"time_?series|timeseries|sequen|temporal|forecast|window|stream", re.I)
+
+
+def _ordered_data(loader: Obj) -> bool:
+    """The loader's name, its dataset's expression or the dataset's class says the data is a
+    time series or a sequence."""
+    dataset = loader.arg_obj("dataset", 0)
+    texts = [loader.name, source(loader.arg("dataset", 0)) if loader.arg("dataset", 0) is not None else ""]
+    if dataset is not None:
+        texts += [dataset.qualname or "", *dataset.names]
+    return any(ORDERED_DATA_RE.search(t or "") for t in texts)
+
+
 class UnshuffledTrainLoader(Rule):
     """
     ## What it does
     Flags the DataLoader iterated by the loop in which the optimizer steps when it is created
     without `shuffle=True` and without a `sampler` or `batch_sampler`. Stays quiet when shuffling
     is decided elsewhere: `shuffle=args.shuffle`, loader options from a dict the script does not
-    spell out, an `IterableDataset`, `batch_size=None`, or a recurrent model fed in order on
-    purpose (`shuffle=False` written out).
+    spell out, an `IterableDataset`, `batch_size=None`, or ordered data fed in order on purpose
+    (`shuffle=False` written out for a recurrent model, or for a dataset or loader whose name
+    says time series, sequence, window or forecast).
 
     ## Why is this bad?
     Without shuffling every epoch presents the same batches in the same order. Data files are
@@ -601,14 +618,14 @@ class UnshuffledTrainLoader(Rule):
                 continue
             if loader.has_arg("batch_size", 1) and loader.literal("batch_size", 1) is None:
                 continue
-            if shuffle is False and recurrent:
+            if shuffle is False and (recurrent or _ordered_data(loader)):
                 continue
-            how = "with `shuffle=False`" if shuffle is False else "without `shuffle=True`"
+            how = "with `shuffle=False` and no sampler" if shuffle is False else "without `shuffle=True` or a sampler"
             loop = next(c for c in facts.loops if c.iterates is loader and c.kind == "batch")
             yield ctx.finding(
                 loader.node,
-                f"`{loader.name}` feeds the training loop at {where(facts, loop)} but is created {how} "
-                f"or a sampler: every epoch presents the same batches in the same order",
+                f"`{loader.name}` feeds the training loop at {where(facts, loop)} but is created {how}: "
+                f"every epoch presents the same batches in the same order",
                 evidence={"loader": loader.name, "loop_line": loop.line,
                           "shuffle": None if shuffle is MISSING else shuffle},
                 fixes=[FixRef("shuffle-train", self._fix_params(loader))],

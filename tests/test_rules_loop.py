@@ -414,3 +414,38 @@ def test_lines_in_messages_are_cell_lines_in_notebooks():
     (finding,) = rule().check_static(StaticContext(rule=rule(), options={}, facts=facts))
     assert (finding.location.cell, finding.location.line) == (3, 6)
     assert "feeds the training loop at cell 5, line 4" in finding.message
+
+
+def test_explicit_shuffle_false_is_reported_for_ordinary_data():
+    source = """
+        import torch
+        from torch.utils.data import DataLoader
+
+        model = torch.nn.Linear(10, 2)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        train_loader = DataLoader(train_set, batch_size=32, shuffle=False)
+        for epoch in range(10):
+            for x, y in train_loader:
+                optimizer.zero_grad()
+                torch.nn.functional.cross_entropy(model(x), y).backward()
+                optimizer.step()
+    """
+    (finding,) = findings("TL505", source)
+    assert "created with `shuffle=False` and no sampler" in finding.message
+
+
+def test_explicit_shuffle_false_on_time_series_is_left_alone():
+    source = """
+        import torch
+        from torch.utils.data import DataLoader
+
+        model = torch.nn.Linear(10, 2)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        train_loader = DataLoader(TimeSeriesDataset(windows), batch_size=32, shuffle=False)
+        for epoch in range(10):
+            for x, y in train_loader:
+                optimizer.zero_grad()
+                torch.nn.functional.mse_loss(model(x), y).backward()
+                optimizer.step()
+    """
+    assert findings("TL505", source) == []

@@ -260,12 +260,6 @@ class FileFacts:
                 out.append(e)
         return out
 
-    def obj_by_name(self, name: str) -> Obj | None:
-        for o in reversed(self.objects):
-            if name in o.names:
-                return o
-        return None
-
     def qualname(self, expr: ast.AST) -> str | None:
         """``optim.Adam`` -> ``torch.optim.Adam`` through the file's imports; the dotted source
         text when a name is not imported; None for expressions that are not dotted names."""

@@ -58,8 +58,6 @@ LAYERS_NORM = {
 }
 LAYERS_OTHER_NORM = {"LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm"}
 LAYERS_RECURRENT = {"RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"}
-LAYERS_ACTIVATION_PROB = {"Softmax", "LogSoftmax", "Sigmoid", "Softmax2d"}
-CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
 
 # Methods that return the same object (model.to(device) is still the model).
 SELF_RETURNING = {"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval",
@@ -88,7 +86,7 @@ def classify(qualname: str | None) -> str | None:
             return "dataset"
         if "nn" in parts and last in LOSSES:
             return "loss"
-        if "nn" in parts and last in CONTAINERS and last == "Sequential":
+        if "nn" in parts and last == "Sequential":
             return "model"
         if "nn" in parts and "functional" not in parts and last[:1].isupper():
             return "layer"
@@ -119,7 +117,7 @@ def classify(qualname: str | None) -> str | None:
             return "loader"
         if last in SCHEDULERS:
             return "scheduler"
-        if last in SPLITS_SKLEARN and last == "train_test_split":
+        if last == "train_test_split":
             return "split"
     return None
 
